@@ -2,12 +2,122 @@
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+import time
+import uuid
+from typing import Annotated
 
+import httpx
+import typer
+import yaml
+
+from app.auth.cli import tokens_app, users_app
 from app.rules.cli import rules_app
+from app.settings import get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Webcare Router")
 cli.add_typer(rules_app, name="rules")
+cli.add_typer(users_app, name="users")
+cli.add_typer(tokens_app, name="tokens")
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    from app.db import make_engine
+    from app.migrate import upgrade_to_head
+
+    settings = get_settings()
+    upgrade_to_head(make_engine(settings.effective_database_url))
+    typer.echo("database is up to date", err=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: WEBCARE_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: WEBCARE_PORT")] = None,
+) -> None:
+    """Migrate, then serve the API (and, later, the UI and workers)."""
+    import uvicorn
+
+    from app.db import make_engine
+    from app.main import create_app
+    from app.migrate import upgrade_to_head
+    from app.observability import configure_logging
+    from app.rules import RuleSetError
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    upgrade_to_head(engine)
+    try:
+        app = create_app(settings, engine=engine)
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from exc
+    except RuntimeError as exc:
+        typer.echo(f"cannot start: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None,
+                proxy_headers=True)
+
+
+@cli.command()
+def send(
+    connector: Annotated[str, typer.Option(help="a `standard` connector of routing_rules/connectors.yaml")],
+    text: Annotated[str, typer.Option(help="the mention's text")],
+    url: Annotated[str | None, typer.Option(help="the service's base URL")] = None,
+    channel: Annotated[str, typer.Option()] = "x",
+    handle: Annotated[str | None, typer.Option(help="the author's handle, e.g. @jan")] = None,
+) -> None:
+    """Sign and post one mention through a `standard` connector, with the secret the service uses."""
+    from app.delivery.signing import sign_payload
+    from app.rules import RuleSetError, load_ruleset
+    from app.secrets import SecretStore
+
+    settings = get_settings()
+    try:
+        ruleset = load_ruleset(settings.rules_dir)
+    except RuleSetError as exc:
+        typer.echo(f"{settings.rules_dir} has errors; run `webcare rules check`", err=True)
+        raise typer.Exit(1) from exc
+    config = ruleset.connectors.get(connector)
+    if config is None or config.kind != "standard" or not config.secret_env:
+        typer.echo(f"no standard connector named {connector!r} in {settings.rules_dir}", err=True)
+        raise typer.Exit(2)
+    secret = SecretStore(production=settings.env == "production", var_dir=settings.var_dir).get(
+        config.secret_env, webhook=True)
+    mention = {"id": f"cli-{uuid.uuid4().hex[:16]}", "channel": channel, "text": text,
+               "author": {"handle": handle} if handle else {},
+               "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    body = json.dumps(mention).encode()
+    headers = sign_payload([secret], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
+    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    try:
+        response = httpx.post(f"{base}/webhooks/{connector}", content=body,
+                              headers={**headers, "content-type": "application/json"}, timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach {base}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(response.text)
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document the service serves, as YAML (the committed openapi.yaml)."""
+    from app.main import api_shell
+
+    sys.stdout.write(openapi_yaml(api_shell().openapi()))
+
+
+def openapi_yaml(spec: dict[str, object]) -> str:
+    """The spec as stable YAML."""
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
 
 
 def main() -> None:

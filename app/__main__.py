@@ -1,0 +1,5 @@
+"""`python -m app` is `webcare`."""
+
+from app.cli import main
+
+main()

@@ -1,0 +1,126 @@
+"""`webcare users ...` and `webcare tokens ...`."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from app.auth.models import ApiToken, User
+from app.auth.service import AuthError, add_user, create_token, deactivate_user, get_user, revoke_token, set_password
+from app.db import make_engine, make_sessionmaker, transaction
+from app.mentions.schema import utc_now
+from app.settings import get_settings
+
+users_app = typer.Typer(no_args_is_help=True, help="Manage users (agents, leads, ops).")
+tokens_app = typer.Typer(no_args_is_help=True, help="Manage API tokens.")
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    return make_sessionmaker(make_engine(get_settings().effective_database_url))
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
+
+
+def _ask_password() -> str:
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise AuthError("the passwords differ")
+    return first
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="agent, lead or ops")],
+    password: Annotated[str | None, typer.Option(help="asked for when left out")] = None,
+) -> None:
+    """Add a user."""
+    try:
+        with transaction(_sessions()) as session:
+            add_user(session, username=name, role=role, password=password or _ask_password(), now=utc_now())
+    except AuthError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"added {name} ({role})", err=True)
+
+
+@users_app.command("passwd")
+def users_passwd(name: str,
+                 password: Annotated[str | None, typer.Option(help="asked for when left out")] = None) -> None:
+    """Set a user's password."""
+    try:
+        with transaction(_sessions()) as session:
+            set_password(session, username=name, password=password or _ask_password())
+    except AuthError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"password of {name} changed", err=True)
+
+
+@users_app.command("deactivate")
+def users_deactivate(name: str) -> None:
+    """Deactivate a user and revoke their tokens."""
+    try:
+        with transaction(_sessions()) as session:
+            deactivate_user(session, username=name, now=utc_now())
+    except AuthError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"deactivated {name}", err=True)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str | None, typer.Option(help="the user the token acts as")] = None,
+    department: Annotated[str | None, typer.Option(help="the department (id in departments.yaml)")] = None,
+    label: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a token; prints the token alone on stdout (shown once, stored only as a hash)."""
+    if (user is None) == (department is None):
+        typer.echo("give exactly one of --user or --department", err=True)
+        raise typer.Exit(2)
+    if department is not None:
+        from app.rules import RuleSetError, load_ruleset
+
+        try:
+            known = load_ruleset(get_settings().rules_dir).departments
+        except RuleSetError as exc:
+            raise _fail(RuntimeError("routing_rules/ has errors; run `webcare rules check`")) from exc
+        if department not in known:
+            raise _fail(AuthError(f"no department {department!r}; known: {', '.join(sorted(known))}"))
+    try:
+        with transaction(_sessions()) as session:
+            owner = get_user(session, user) if user else None
+            if owner is not None and not owner.active:
+                raise AuthError(f"user {user} is deactivated")
+            row, token = create_token(session, now=utc_now(), user=owner, department=department, label=label)
+    except AuthError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"token {row.id} created for {user or 'department ' + str(department)}", err=True)
+    typer.echo(token)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """List tokens (never their values)."""
+    with transaction(_sessions()) as session:
+        rows = session.execute(select(ApiToken, User.username).outerjoin(User, User.id == ApiToken.user_id)
+                               .order_by(ApiToken.id)).all()
+        for token, username in rows:
+            owner = f"user:{username}" if username else f"department:{token.department}"
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            typer.echo(f"{token.id}\t{token.prefix}…\t{owner}\t{state}\t{token.label or ''}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    try:
+        with transaction(_sessions()) as session:
+            revoke_token(session, token_id=token_id, now=utc_now())
+    except AuthError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"revoked token {token_id}", err=True)

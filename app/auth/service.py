@@ -1,0 +1,130 @@
+"""Users and API tokens: creation, lookup, revocation. Callers own the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ROLES, ApiToken, User
+from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+
+TOKEN_PREFIX = "wcr_"
+
+
+class AuthError(ValueError):
+    """A user or token request that cannot be carried out (unknown user, bad role, ...)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user acting with their role, or a department system."""
+
+    kind: str  # "user" | "department"
+    name: str  # username or department id
+    role: str | None = None
+    user_id: int | None = None
+    department: str | None = None
+    token_id: int | None = None
+
+    @property
+    def actor_type(self) -> str:
+        return self.kind
+
+    def has_role(self, *roles: str) -> bool:
+        """Roles are ordered agent < lead < ops; a higher role may do what a lower one may."""
+        if self.kind != "user" or self.role is None:
+            return False
+        rank = {role: i for i, role in enumerate(ROLES)}
+        return any(rank[self.role] >= rank[r] for r in roles)
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 hex digest stored for a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(session: Session, *, username: str, role: str, password: str | None, now: datetime,
+             must_change_password: bool = False) -> User:
+    """A new active user. Raises AuthError for a taken name, an unknown role or a short password."""
+    if role not in ROLES:
+        raise AuthError(f"role must be one of {', '.join(ROLES)}")
+    if not username or len(username) > 64 or not username.replace("-", "").replace(".", "").replace("_", "").isalnum():
+        raise AuthError("a username is 1–64 letters, digits, '.', '-' or '_'")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AuthError(f"user {username} exists")
+    user = User(username=username, role=role, active=True, created_at=now, language="en",
+                must_change_password=must_change_password,
+                password_hash=hash_password(_checked(password)) if password is not None else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str, must_change: bool = False) -> User:
+    """Replace a user's password. Raises AuthError for an unknown user or a short password."""
+    user = get_user(session, username)
+    user.password_hash = hash_password(_checked(password))
+    user.must_change_password = must_change
+    return user
+
+
+def deactivate_user(session: Session, *, username: str, now: datetime) -> User:
+    """Deactivate a user and revoke their tokens; their history stays."""
+    user = get_user(session, username)
+    user.active = False
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AuthError(f"no user {username}")
+    return user
+
+
+def create_token(session: Session, *, now: datetime, user: User | None = None, department: str | None = None,
+                 label: str | None = None) -> tuple[ApiToken, str]:
+    """A new token for exactly one of `user` or `department`; returns the row and the token text,
+    which is shown once and never stored."""
+    if (user is None) == (department is None):
+        raise AuthError("a token belongs to a user or to a department")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=token_digest(token), prefix=token[:12], user_id=user.id if user else None,
+                   department=department, label=label, created_at=now)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise AuthError(f"no token {token_id}")
+    row.revoked_at = row.revoked_at or now
+    return row
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The principal a bearer token acts as, or None when it is unknown, revoked or its user inactive."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.department is not None:
+        return Principal(kind="department", name=row.department, department=row.department, token_id=row.id)
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(kind="user", name=user.username, role=user.role, user_id=user.id, token_id=row.id)
+
+
+def _checked(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    return password

@@ -1,0 +1,149 @@
+"""The queries behind case lists: filters, search and keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.service import Principal
+from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
+from app.ingest.models import StoredMention
+
+SORTS = ("-created_at", "created_at", "-updated_at", "updated_at")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class BadQuery(ValueError):
+    """A filter, sort or cursor the list cannot use; `field` names the parameter."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Filters of `GET /api/v1/cases`: values within one filter are OR-ed, filters are AND-ed."""
+
+    status: Sequence[str] = ()
+    department: Sequence[str] = ()
+    priority: Sequence[str] = ()
+    channel: Sequence[str] = ()
+    tag: Sequence[str] = ()
+    assignee: Sequence[str] = ()
+    q: str | None = None
+    sort: str = "-created_at"
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def visible_cases(principal: Principal) -> ColumnElement[bool]:
+    """Users see every case; a department sees the cases it owns or has owned."""
+    if principal.kind == "department":
+        return exists().where(CaseOwner.case_id == Case.id, CaseOwner.department == principal.department)
+    return and_(Case.id.is_not(None))
+
+
+def get_visible_case(session: Session, principal: Principal, ref: str) -> Case | None:
+    """The case `ref` names if the principal may read it, else None (a 404 either way)."""
+    case_id = parse_ref(ref)
+    if case_id is None:
+        return None
+    return session.scalar(select(Case).where(Case.id == case_id, visible_cases(principal)))
+
+
+def list_cases(session: Session, principal: Principal, filters: CaseFilter) -> tuple[list[Case], str | None]:
+    """One page of cases and the cursor of the next page (None on the last page)."""
+    if filters.sort not in SORTS:
+        raise BadQuery("sort", f"sort must be one of {', '.join(SORTS)}")
+    column = Case.created_at if filters.sort.endswith("created_at") else Case.updated_at
+    descending = filters.sort.startswith("-")
+    query: Select[tuple[Case]] = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
+    if filters.cursor:
+        last_value, last_id = decode_cursor(filters.cursor)
+        if descending:
+            query = query.where(or_(column < last_value, and_(column == last_value, Case.id < last_id)))
+        else:
+            query = query.where(or_(column > last_value, and_(column == last_value, Case.id > last_id)))
+    order = (column.desc(), Case.id.desc()) if descending else (column.asc(), Case.id.asc())
+    rows = list(session.scalars(query.order_by(*order).limit(filters.limit + 1)))
+    if len(rows) <= filters.limit:
+        return rows, None
+    rows = rows[: filters.limit]
+    last = rows[-1]
+    return rows, encode_cursor(last.created_at if column is Case.created_at else last.updated_at, last.id)
+
+
+def case_thread(session: Session, case: Case) -> tuple[list[StoredMention], list[CaseEvent]]:
+    """The case's mentions (oldest first) and timeline (in order)."""
+    mentions = list(session.scalars(
+        select(StoredMention).where(StoredMention.case_id == case.id).order_by(StoredMention.received_at,
+                                                                               StoredMention.id)))
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    return mentions, events
+
+
+def encode_cursor(value: datetime, case_id: int) -> str:
+    raw = json.dumps([value.isoformat(), case_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a cursor points after; BadQuery when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, case_id = json.loads(raw)
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None or not isinstance(case_id, int):
+            raise ValueError
+        return moment, case_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise BadQuery("cursor", "the cursor is not valid; start again without one") from exc
+
+
+def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, values in ((Case.status, f.status), (Case.department, f.department),
+                           (Case.priority, f.priority), (Case.channel, f.channel)):
+        if values:
+            conditions.append(column.in_(values))
+    if f.tag:
+        conditions.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag.in_(f.tag)))
+    if f.assignee:
+        conditions.append(or_(*(_assignee_condition(session, principal, a) for a in f.assignee)))
+    if f.q and f.q.strip():
+        conditions.append(_search(f.q.strip()))
+    return conditions
+
+
+def _assignee_condition(session: Session, principal: Principal, value: str) -> ColumnElement[bool]:
+    if value == "none":
+        return Case.assignee_id.is_(None)
+    if value == "me":
+        if principal.user_id is None:
+            raise BadQuery("assignee", "assignee=me needs a user token")
+        return Case.assignee_id == principal.user_id
+    user_id = session.scalar(select(User.id).where(User.username == value))
+    return Case.assignee_id == user_id if user_id is not None else and_(Case.id.is_(None))
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Case ref, text of any mention, or the author's handle or name (case-insensitive substring)."""
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    in_mentions = exists().where(
+        StoredMention.case_id == Case.id,
+        or_(func.lower(StoredMention.text).like(pattern, escape="\\"),
+            func.lower(StoredMention.author_handle).like(pattern, escape="\\"),
+            func.lower(StoredMention.author_name).like(pattern, escape="\\")),
+    )
+    case_id = parse_ref(q)
+    return or_(Case.id == case_id, in_mentions) if case_id is not None else in_mentions

@@ -1,0 +1,143 @@
+"""Case JSON (SPEC §2) as pydantic response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.cases.models import Case, CaseEvent
+from app.ingest.models import StoredMention
+
+
+class SpanOut(BaseModel):
+    rule_id: str
+    start: int
+    end: int
+
+
+class RoutingOut(BaseModel):
+    ruleset_version: str
+    rule_ids: list[str]
+    deciding_rule: str | None
+    spans: list[SpanOut]
+
+
+class AuthorOut(BaseModel):
+    id: str | None = None
+    handle: str | None = None
+    name: str | None = None
+    followers: int | None = None
+    verified: bool | None = None
+
+
+class TimerOut(BaseModel):
+    due_at: datetime
+    state: str
+    seconds_left: int | None
+    department: str | None
+
+
+class CaseOut(BaseModel):
+    """A case as lists show it."""
+
+    model_config = ConfigDict(json_schema_extra={"description": "A case (SPEC §2 Case JSON)"})
+
+    ref: str = Field(examples=["WC-000123"])
+    status: str
+    department: str
+    category: str
+    priority: str
+    sla_policy: str
+    tags: list[str]
+    assignee: str | None
+    channel: str
+    connector: str
+    author: AuthorOut
+    created_at: datetime
+    updated_at: datetime
+    linked_case: str | None
+    external_ref: str | None
+    routing: RoutingOut
+    sla: dict[str, TimerOut] = Field(description="the current timer of each kind (filled by the SLA engine)")
+
+
+class MentionOut(BaseModel):
+    id: int
+    external_id: str
+    connector: str
+    channel: str
+    text: str
+    url: str | None
+    language: str | None
+    is_private: bool
+    conversation_id: str | None
+    in_reply_to: str | None
+    author: AuthorOut
+    attachments: list[dict[str, Any]]
+    received_at: datetime
+    posted_at: datetime | None
+    removed_at: datetime | None
+    decision: dict[str, Any]
+
+
+class TimelineEntryOut(BaseModel):
+    id: int
+    type: str
+    at: datetime
+    actor_type: str
+    actor: str | None
+    data: dict[str, Any]
+
+
+class CaseDetailOut(CaseOut):
+    """One case with its thread, timeline and SLA history."""
+
+    mentions: list[MentionOut]
+    timeline: list[TimelineEntryOut]
+    sla_history: list[dict[str, Any]]
+
+
+class CaseListOut(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(**_case_fields(case))
+
+
+def case_detail_out(case: Case, mentions: list[StoredMention], events: list[CaseEvent]) -> CaseDetailOut:
+    return CaseDetailOut(
+        **_case_fields(case),
+        mentions=[mention_out(m) for m in mentions],
+        timeline=[TimelineEntryOut(id=e.id, type=e.type, at=e.at, actor_type=e.actor_type, actor=e.actor,
+                                   data=e.data) for e in events],
+        sla_history=[],
+    )
+
+
+def mention_out(m: StoredMention) -> MentionOut:
+    return MentionOut(
+        id=m.id, external_id=m.external_id, connector=m.connector, channel=m.channel, text=m.text, url=m.url,
+        language=m.language, is_private=m.is_private, conversation_id=m.conversation_id,
+        in_reply_to=m.in_reply_to,
+        author=AuthorOut(id=m.author_id, handle=m.author_handle, name=m.author_name,
+                         followers=m.author_followers, verified=m.author_verified),
+        attachments=m.attachments, received_at=m.received_at, posted_at=m.posted_at, removed_at=m.removed_at,
+        decision=m.decision,
+    )
+
+
+def _case_fields(case: Case) -> dict[str, Any]:
+    from app.cases.models import format_ref
+
+    return dict(
+        ref=case.ref, status=case.status, department=case.department, category=case.category,
+        priority=case.priority, sla_policy=case.sla_policy, tags=case.tags,
+        assignee=case.assignee.username if case.assignee else None, channel=case.channel,
+        connector=case.connector, author=AuthorOut(**case.author), created_at=case.created_at,
+        updated_at=case.updated_at, linked_case=format_ref(case.linked_case_id) if case.linked_case_id else None,
+        external_ref=case.external_ref, routing=RoutingOut(**case.routing), sla={},
+    )

@@ -1,0 +1,127 @@
+"""Opening cases, adding mentions to them and recording their timeline. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
+from app.mentions.model import Mention
+from app.rules import Decision
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+def author_key(mention: Mention) -> str | None:
+    """What identifies an author on a channel: the platform's id, else the handle (case-folded)."""
+    if mention.author.id:
+        return f"id:{mention.author.id}"
+    if mention.author.handle:
+        return f"handle:{mention.author.handle.casefold()}"
+    return None
+
+
+def routing_json(decision: Decision) -> dict[str, Any]:
+    """The case's routing explanation (SPEC §2 Case JSON `routing`)."""
+    return {
+        "ruleset_version": decision.ruleset_version,
+        "rule_ids": list(decision.matched_rules),
+        "deciding_rule": decision.deciding_rule,
+        "spans": [{"rule_id": s.rule_id, "start": s.start, "end": s.end} for s in decision.spans],
+    }
+
+
+def record_event(session: Session, case: Case, *, type: str, at: datetime, actor_type: str = "system",
+                 actor: str | None = None, data: dict[str, Any] | None = None) -> CaseEvent:
+    """Append one entry to the case's timeline and bump `updated_at`."""
+    event = CaseEvent(case_id=case.id, type=type, actor_type=actor_type, actor=actor, at=at, data=data or {})
+    session.add(event)
+    case.updated_at = max(case.updated_at, at)
+    return event
+
+
+def add_tags(case: Case, tags: tuple[str, ...] | list[str]) -> list[str]:
+    """Add the tags the case lacks; returns the ones added."""
+    present = set(case.tags)
+    added = [t for t in dict.fromkeys(tags) if t not in present]
+    case.tag_rows.extend(CaseTag(tag=t) for t in added)
+    return added
+
+
+def higher_priority(a: str, b: str) -> str:
+    """The more urgent of two priorities (P1 is the most urgent)."""
+    return min(a, b, key=PRIORITIES.index)
+
+
+def set_owner(session: Session, case: Case, department: str, *, now: datetime) -> None:
+    """Make `department` the owner and remember that it has owned the case (for department tokens)."""
+    case.department = department
+    if session.get(CaseOwner, (case.id, department)) is None:
+        session.add(CaseOwner(case_id=case.id, department=department, since=now))
+
+
+def open_case(session: Session, *, mention: Mention, connector: str, decision: Decision, triage: str,
+              now: datetime, linked_case: Case | None = None) -> Case:
+    """A new case for `mention`, routed as `decision` says.
+
+    A case for any department but triage is handed off to it at once (`pending_department`);
+    otherwise it is `open` for webcare. The timeline records the creation with the full decision
+    and, when it happened, the handoff by the deciding rule.
+    """
+    handed_off = decision.department != triage
+    case = Case(
+        status="pending_department" if handed_off else "open",
+        department=decision.department, category=decision.category, priority=decision.priority,
+        sla_policy=decision.sla_policy, channel=mention.channel, connector=connector,
+        author={k: v for k, v in asdict(mention.author).items()}, author_key=author_key(mention),
+        routing=routing_json(decision), ruleset_version=decision.ruleset_version,
+        linked_case_id=linked_case.id if linked_case else None,
+        created_at=now, updated_at=now, last_mention_at=now,
+    )
+    case.tag_rows = [CaseTag(tag=t) for t in dict.fromkeys(decision.tags)]
+    session.add(case)
+    session.flush()
+    set_owner(session, case, decision.department, now=now)
+    record_event(session, case, type="created", at=now, actor_type="rule", actor=decision.deciding_rule,
+                 data={"decision": decision.to_json(),
+                       **({"linked_case": linked_case.ref} if linked_case else {})})
+    if handed_off:
+        record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
+                     data={"from": triage, "to": decision.department})
+    if decision.notify:
+        record_event(session, case, type="notified", at=now, actor_type="rule", actor=decision.deciding_rule,
+                     data={"departments": list(decision.notify)})
+    return case
+
+
+def add_mention_to_case(session: Session, case: Case, *, mention_external_id: str, decision: Decision,
+                        now: datetime, joined_by: str) -> None:
+    """A customer wrote again on an existing case that is not closed.
+
+    Ownership and category stay (a reroute is an explicit action, not a side effect of a message);
+    the new mention's tags are added and its priority can only raise the case's. A resolved case
+    reopens; a case waiting for the customer returns to whose turn it was.
+    """
+    case.last_mention_at = max(case.last_mention_at, now)
+    record_event(session, case, type="mention_added", at=now, actor_type="customer",
+                 data={"external_id": mention_external_id, "joined_by": joined_by,
+                       "decision": decision.to_json()})
+    added = add_tags(case, decision.tags)
+    if added:
+        record_event(session, case, type="tagged", at=now, actor_type="rule", actor=decision.deciding_rule,
+                     data={"tags": added})
+    raised = higher_priority(case.priority, decision.priority)
+    if raised != case.priority:
+        record_event(session, case, type="priority_changed", at=now, actor_type="rule",
+                     actor=decision.deciding_rule, data={"from": case.priority, "to": raised})
+        case.priority = raised
+    if case.status == "resolved":
+        case.status = "open"
+        record_event(session, case, type="reopened", at=now, actor_type="customer",
+                     data={"reason": "the customer wrote again"})
+    elif case.status == "pending_customer":
+        case.status, case.return_status = case.return_status or "open", None
+        record_event(session, case, type="resumed", at=now, actor_type="customer", data={"to": case.status})

@@ -1,0 +1,59 @@
+"""The `standard` connector: our normalised mention JSON, signed the Standard Webhooks way.
+
+Pure: bytes in, mentions (or field errors) out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.mentions.model import Mention
+from app.mentions.schema import MAX_BATCH, MentionBatchIn, MentionIn
+from app.web.problems import validation_errors
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    """One mention and the raw JSON it came from (kept with the stored mention)."""
+
+    mention: Mention
+    raw: dict[str, Any]
+
+
+class FormatError(ValueError):
+    """The body breaks the format; `errors` are `[{"field", "message"}]`."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        super().__init__("; ".join(f"{e['field'] or '(body)'}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def parse_standard_body(body: bytes) -> list[ParsedItem]:
+    """The mentions of a `standard` body: one mention object, or `{"mentions": [...]}` (1–1000).
+
+    Raises FormatError naming every bad field (`mentions[3].author.followers`).
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError([{"field": "", "message": f"not JSON: {exc}"}]) from exc
+    if not isinstance(document, dict):
+        raise FormatError([{"field": "", "message": "expected a mention object or {\"mentions\": [...]}"}])
+    try:
+        if "mentions" in document:
+            raw_items = document["mentions"]
+            if isinstance(raw_items, list) and len(raw_items) > MAX_BATCH:
+                raise FormatError([{"field": "mentions",
+                                    "message": f"at most {MAX_BATCH} mentions per body, got {len(raw_items)}"}])
+            batch = MentionBatchIn.model_validate(document)
+            return [ParsedItem(m.to_mention(), raw) for m, raw in zip(batch.mentions, raw_items, strict=True)]
+        single = MentionIn.model_validate(document)
+        return [ParsedItem(single.to_mention(), document)]
+    except ValidationError as exc:
+        raise FormatError(validation_errors(exc.errors())) from exc

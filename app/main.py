@@ -1,0 +1,82 @@
+"""The application factory: wires settings, database, rule set, secrets and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.cases.routes import router as cases_router
+from app.db import make_engine, make_sessionmaker
+from app.health.routes import router as health_router
+from app.ingest.routes import router as ingest_router
+from app.observability import RequestIdMiddleware
+from app.rules import RuleSet, RuleSetError, load_ruleset
+from app.rules.holder import RuleSetHolder
+from app.rules.routes import router as rules_router
+from app.secrets import SecretStore
+from app.settings import Settings, get_settings
+from app.web.problems import install_problem_handlers
+
+API_DESCRIPTION = """Webcare Router turns social-media mentions into owned, timed cases.
+
+Errors are RFC 9457 `application/problem+json`; the `type` slugs are listed in the README.
+Authenticate with `Authorization: Bearer <token>` (`webcare tokens create`)."""
+
+
+def required_secrets(ruleset: RuleSet) -> list[tuple[str, bool]]:
+    """Every secret variable the rule set names, with whether it is a Standard Webhooks secret.
+    Optional ones (a previous key during a rotation, platform access tokens) are left out."""
+    names: list[tuple[str, bool]] = []
+    for connector in ruleset.connectors.values():
+        if connector.kind == "standard" and connector.secret_env:
+            names.append((connector.secret_env, True))
+        for env in (connector.app_secret_env, connector.verify_token_env, connector.consumer_secret_env,
+                    connector.secret_token_env):
+            if env:
+                names.append((env, False))
+    for department in ruleset.departments.values():
+        if department.webhook is not None:
+            names.append((department.webhook.secret_env, True))
+    return names
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """A ready application. Fails fast when the rule folder has errors or (in production) a secret
+    is missing, naming what is wrong."""
+    settings = settings or get_settings()
+    ruleset = load_ruleset(settings.rules_dir)
+    secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
+    for name, webhook in required_secrets(ruleset):
+        secrets.get(name, webhook=webhook)
+    engine = engine or make_engine(settings.effective_database_url)
+
+    app = api_shell()
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions or make_sessionmaker(engine)
+    app.state.rules = RuleSetHolder(settings.rules_dir, ruleset)
+    app.state.secrets = secrets
+    return app
+
+
+def api_shell() -> FastAPI:
+    """The routes, error handlers and middleware without any state: what `webcare openapi` prints."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (ingest_router, cases_router, rules_router, health_router):
+        app.include_router(router)
+    return app
+
+
+__all__ = ["RuleSetError", "create_app"]

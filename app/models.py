@@ -1,0 +1,8 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.auth.models import ApiToken, IdempotencyKey, User
+from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
+from app.db import Base
+from app.ingest.models import StoredMention
+
+__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "IdempotencyKey", "StoredMention", "User"]

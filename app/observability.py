@@ -1,0 +1,86 @@
+"""Structured logs carrying the request id and the case ref, and the middleware that sets them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+case_ref_var: ContextVar[str | None] = ContextVar("case_ref", default=None)
+
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, case_ref and any `extra`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, var in (("request_id", request_id_var), ("case_ref", case_ref_var)):
+            if (value := var.get()) is not None:
+                entry[key] = value
+        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
+    """Send logs to stderr as JSON (`fmt="json"`) or plain text."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def bind_case(ref: str) -> None:
+    """Mark the rest of this request's logs with a case ref."""
+    case_ref_var.set(ref)
+
+
+class RequestIdMiddleware:
+    """Takes `X-Request-ID` from the caller (or makes one), echoes it, and logs each request."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.log = logging.getLogger("webcare.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 100 else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        case_token = case_ref_var.set(None)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status})
+            request_id_var.reset(token)
+            case_ref_var.reset(case_token)

@@ -1,0 +1,49 @@
+"""The one place that reads the service's own environment (SPEC §5): `WEBCARE_*` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated settings; a bad value stops the start with a message naming the variable.
+
+    `database_url` defaults to a SQLite file under `var_dir`. Plain `sqlite:///...` and
+    `postgresql://user@host/db` URLs are accepted; `app.db` picks the drivers.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WEBCARE_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    rules_dir: Path = Path("routing_rules")
+    var_dir: Path = Field(default=Path("var"), description="where development secrets and the SQLite file live")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers_enabled: bool = True
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    secret_key: str | None = Field(default=None, repr=False)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one, else the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{(self.var_dir / 'webcare.db').as_posix()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

@@ -1,0 +1,60 @@
+"""FastAPI dependencies shared by the routers: the request's transaction, the caller, the rule set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal, principal_for_token
+from app.rules import RuleSet
+from app.web.problems import Forbidden, Unauthorized
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent (rolled back on error)."""
+    with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def current_ruleset(request: Request) -> RuleSet:
+    """The active rule set (swapped atomically by a reload)."""
+    ruleset: RuleSet = request.app.state.rules.current
+    return ruleset
+
+
+ActiveRuleSet = Annotated[RuleSet, Depends(current_ruleset)]
+
+
+def current_principal(request: Request, session: DbSession) -> Principal:
+    """The caller of an `/api/v1` request: a bearer token, else the UI's session; 401 without either."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        principal = principal_for_token(session, token.strip())
+        if principal is None:
+            raise Unauthorized("the bearer token is unknown or revoked")
+        return principal
+    session_principal = getattr(request.state, "session_principal", None)
+    if isinstance(session_principal, Principal):
+        return session_principal
+    raise Unauthorized("send Authorization: Bearer <token>")
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency admitting users with one of `roles` (or a higher one); others get 403."""
+
+    def _check(principal: Caller) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(f"requires role {' or '.join(roles)}")
+        return principal
+
+    return Depends(_check)
