@@ -3,6 +3,8 @@
 from app.auth.models import ApiToken, IdempotencyKey, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
+from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.ingest.models import StoredMention
 
-__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "IdempotencyKey", "StoredMention", "User"]
+__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
+           "DepartmentEvent", "IdempotencyKey", "StoredMention", "Subscription", "User"]

@@ -19,7 +19,9 @@ class Case(Base):
 
     The ref (`WC-000123`) is derived from `id` and not stored. `routing` is the explanation of the
     decision that opened the case: `{"ruleset_version", "rule_ids", "deciding_rule", "spans"}`.
-    `return_status` remembers where a `pending_customer` case goes back to.
+    `return_status` remembers where a `pending_customer` case goes back to. `acknowledged_at` is set
+    when the current owner acknowledges, and cleared when the owner changes; `external_ref` is the
+    owner's own ticket reference.
     """
 
     __tablename__ = "cases"
@@ -45,6 +47,7 @@ class Case(Base):
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     external_ref: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_mention_at: Mapped[datetime]

@@ -34,6 +34,14 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
 
+    op.create_table('subscriptions',
+    sa.Column('department', sa.String(length=64), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.Text(), nullable=True),
+    sa.Column('disabled_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('department', name=op.f('pk_subscriptions'))
+    )
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -78,6 +86,7 @@ def upgrade() -> None:
     sa.Column('linked_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('merged_into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('external_ref', sa.String(length=200), nullable=True),
+    sa.Column('acknowledged_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_mention_at', app.db.UTCDateTime(timezone=True), nullable=False),
@@ -125,6 +134,20 @@ def upgrade() -> None:
     with op.batch_alter_table('case_tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_tags_tag'), ['tag'], unique=False)
 
+    op.create_table('department_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department', sa.String(length=64), nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('body', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_department_events_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_department_events'))
+    )
+    with op.batch_alter_table('department_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_department_events_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_department_events_feed', ['department', 'id'], unique=False)
+
     op.create_table('mentions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -158,15 +181,69 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mentions_received_at'), ['received_at'], unique=False)
         batch_op.create_index('ix_mentions_thread', ['connector', 'conversation_id'], unique=False)
 
+    op.create_table('deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department', sa.String(length=64), nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_owner', sa.String(length=80), nullable=True),
+    sa.Column('lease_until', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_deliveries_case_id_cases')),
+    sa.ForeignKeyConstraint(['event_id'], ['department_events.id'], name=op.f('fk_deliveries_event_id_department_events')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_deliveries_order', ['department', 'case_id', 'id'], unique=False)
+
+    op.create_table('delivery_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('delivery_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('started_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('latency_ms', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'], name=op.f('fk_delivery_attempts_delivery_id_deliveries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_attempts'))
+    )
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_attempts_delivery_id'), ['delivery_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_attempts_delivery_id'))
+
+    op.drop_table('delivery_attempts')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_order')
+        batch_op.drop_index(batch_op.f('ix_deliveries_event_id'))
+        batch_op.drop_index('ix_deliveries_due')
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.drop_index('ix_mentions_thread')
         batch_op.drop_index(batch_op.f('ix_mentions_received_at'))
         batch_op.drop_index(batch_op.f('ix_mentions_case_id'))
 
     op.drop_table('mentions')
+    with op.batch_alter_table('department_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_department_events_feed')
+        batch_op.drop_index(batch_op.f('ix_department_events_case_id'))
+
+    op.drop_table('department_events')
     with op.batch_alter_table('case_tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_tags_tag'))
 
@@ -188,6 +265,7 @@ def downgrade() -> None:
     op.drop_table('cases')
     op.drop_table('api_tokens')
     op.drop_table('users')
+    op.drop_table('subscriptions')
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
 
