@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
 from app.db import make_engine, make_sessionmaker
+from app.delivery.feed import router as events_router
 from app.health.routes import router as health_router
 from app.ingest.routes import router as ingest_router
 from app.observability import RequestIdMiddleware
@@ -74,7 +76,7 @@ def api_shell() -> FastAPI:
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (ingest_router, cases_router, rules_router, health_router):
+    for router in (ingest_router, cases_router, case_actions_router, events_router, rules_router, health_router):
         app.include_router(router)
     return app
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
+from app.delivery.outbox import emit
 from app.mentions.model import Mention
-from app.rules import Decision
+from app.rules import Decision, RuleSet
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -63,14 +64,16 @@ def set_owner(session: Session, case: Case, department: str, *, now: datetime) -
         session.add(CaseOwner(case_id=case.id, department=department, since=now))
 
 
-def open_case(session: Session, *, mention: Mention, connector: str, decision: Decision, triage: str,
+def open_case(session: Session, *, mention: Mention, connector: str, decision: Decision, ruleset: RuleSet,
               now: datetime, linked_case: Case | None = None) -> Case:
     """A new case for `mention`, routed as `decision` says.
 
-    A case for any department but triage is handed off to it at once (`pending_department`);
-    otherwise it is `open` for webcare. The timeline records the creation with the full decision
-    and, when it happened, the handoff by the deciding rule.
+    A case for any department but triage is handed off to it at once (`pending_department`) and
+    that department receives `case.handed_off`; otherwise it is `open` for webcare. Departments the
+    rules notify receive `case.notified`. The timeline records the creation with the full decision
+    and, when they happened, the handoff and the notifications.
     """
+    triage = ruleset.triage_department
     handed_off = decision.department != triage
     case = Case(
         status="pending_department" if handed_off else "open",
@@ -88,22 +91,27 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     record_event(session, case, type="created", at=now, actor_type="rule", actor=decision.deciding_rule,
                  data={"decision": decision.to_json(),
                        **({"linked_case": linked_case.ref} if linked_case else {})})
+    rule = {"actor": {"type": "rule", "name": decision.deciding_rule}}
     if handed_off:
         record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"from": triage, "to": decision.department})
+        emit(session, case, type="case.handed_off", now=now, ruleset=ruleset,
+             extra={**rule, "from": triage, "to": decision.department})
     if decision.notify:
         record_event(session, case, type="notified", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"departments": list(decision.notify)})
+        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify, extra=rule)
     return case
 
 
 def add_mention_to_case(session: Session, case: Case, *, mention_external_id: str, decision: Decision,
-                        now: datetime, joined_by: str) -> None:
+                        ruleset: RuleSet, now: datetime, joined_by: str) -> None:
     """A customer wrote again on an existing case that is not closed.
 
     Ownership and category stay (a reroute is an explicit action, not a side effect of a message);
     the new mention's tags are added and its priority can only raise the case's. A resolved case
-    reopens; a case waiting for the customer returns to whose turn it was.
+    reopens (`case.reopened`); a case waiting for the customer returns to whose turn it was. The
+    owner receives `case.mention_added`, and departments the rules notify `case.notified`.
     """
     case.last_mention_at = max(case.last_mention_at, now)
     record_event(session, case, type="mention_added", at=now, actor_type="customer",
@@ -122,6 +130,13 @@ def add_mention_to_case(session: Session, case: Case, *, mention_external_id: st
         case.status = "open"
         record_event(session, case, type="reopened", at=now, actor_type="customer",
                      data={"reason": "the customer wrote again"})
+        emit(session, case, type="case.reopened", now=now, ruleset=ruleset,
+             extra={"actor": {"type": "customer", "name": None}})
     elif case.status == "pending_customer":
         case.status, case.return_status = case.return_status or "open", None
         record_event(session, case, type="resumed", at=now, actor_type="customer", data={"to": case.status})
+    emit(session, case, type="case.mention_added", now=now, ruleset=ruleset,
+         extra={"mention": {"external_id": mention_external_id}})
+    if decision.notify:
+        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify,
+             extra={"actor": {"type": "rule", "name": decision.deciding_rule}})

@@ -55,11 +55,11 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
         match = find_thread_case(session, connector=connector, mention=mention, now=received_at)
         if match.case is None:
             case = open_case(session, mention=mention, connector=connector, decision=decision,
-                             triage=ruleset.triage_department, now=received_at, linked_case=match.link)
+                             ruleset=ruleset, now=received_at, linked_case=match.link)
         else:
             case = match.case
             add_mention_to_case(session, case, mention_external_id=mention.external_id, decision=decision,
-                                now=received_at, joined_by=match.reason)
+                                ruleset=ruleset, now=received_at, joined_by=match.reason)
         session.add(_row(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
                          received_at=received_at))
         result.accepted += 1

@@ -1,0 +1,61 @@
+"""`Idempotency-Key` on every `/api/v1` POST, stored in the same transaction as the action.
+
+The key is scoped to the caller (token, or UI session) and kept 24 hours. The same key with the
+same request answers the stored response again without acting; with another request it is 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import IdempotencyKey
+from app.auth.service import Principal
+from app.web.problems import IdempotencyKeyReused, ValidationProblem
+
+RETENTION = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    """SHA-256 over the method, path and canonical JSON body."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def owner_of(principal: Principal) -> str:
+    if principal.token_id is not None:
+        return f"token:{principal.token_id}"
+    return f"{principal.kind}:{principal.name}"
+
+
+def run_idempotent(session: Session, *, key: str | None, principal: Principal, fingerprint: str,
+                   now: datetime, act: Callable[[], Any]) -> Any:
+    """Run `act()` once per key: without a key, just run it. The stored answer is the JSON of what
+    `act` returned (pydantic models are dumped)."""
+    if key is None:
+        return act()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationProblem([{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY_LENGTH} characters"}])
+    owner = owner_of(principal)
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key,
+                                                 IdempotencyKey.created_at < now - RETENTION))
+    stored = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+    if stored is not None:
+        if stored.request_hash != fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was sent before with another request")
+        return JSONResponse(stored.response["body"], status_code=stored.status_code,
+                            headers={"Idempotent-Replayed": "true"})
+    result = act()
+    body = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+    session.add(IdempotencyKey(owner=owner, key=key, request_hash=fingerprint, status_code=200,
+                               response={"body": body}, created_at=now))
+    session.flush()
+    return result
