@@ -1,0 +1,88 @@
+"""What conditions are evaluated against: one mention at one instant, with per-mention caches of
+folded values and keyword hits so that each list is scanned at most once per field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from app.mentions.model import Mention
+from app.rules.folding import FoldedText, fold
+from app.rules.matching import ItemMatcher, Occurrence
+
+FieldType = Literal["str", "number", "bool", "time"]
+FIELDS: dict[str, FieldType] = {
+    "text": "str",
+    "language": "str",
+    "channel": "str",
+    "is_private": "bool",
+    "author.handle": "str",
+    "author.followers": "number",
+    "author.verified": "bool",
+    "sentiment": "number",
+    "time": "time",
+    "connector": "str",
+}
+
+
+class Context:
+    """One evaluation. Built per mention; never shared between threads."""
+
+    __slots__ = ("_folded", "_hits", "connector", "mention", "now", "sentiment", "text")
+
+    def __init__(self, mention: Mention, now: datetime, connector: str | None):
+        self.mention = mention
+        self.now = now
+        self.connector = connector
+        self.text = FoldedText(mention.text)
+        self.sentiment = 0
+        self._folded: dict[str, str] = {}
+        self._hits: dict[tuple[str, int, bool], tuple[Occurrence, ...]] = {}
+
+    def value(self, field: str) -> Any:
+        """The field's value, or None when the mention lacks it."""
+        m = self.mention
+        match field:
+            case "text":
+                return m.text
+            case "language":
+                return m.language
+            case "channel":
+                return m.channel
+            case "is_private":
+                return m.is_private
+            case "author.handle":
+                return m.author.handle
+            case "author.followers":
+                return m.author.followers
+            case "author.verified":
+                return m.author.verified
+            case "sentiment":
+                return self.sentiment
+            case "time":
+                return self.now
+            case "connector":
+                return self.connector
+        raise KeyError(field)
+
+    def folded(self, field: str, value: str) -> str:
+        """The folded form of a string field's value (cached)."""
+        if field == "text":
+            return self.text.folded
+        cached = self._folded.get(field)
+        if cached is None:
+            cached = self._folded[field] = fold(value)
+        return cached
+
+    def hits(self, field: str, value: str, matcher: ItemMatcher, cased: bool) -> tuple[Occurrence, ...]:
+        """Occurrences of a matcher's items in the field (folded unless `cased`), cached."""
+        key = (field, id(matcher), cased)
+        cached = self._hits.get(key)
+        if cached is None:
+            subject = value if cased else self.folded(field, value)
+            cached = self._hits[key] = matcher.occurrences(subject) if matcher.found(subject) else ()
+        return cached
+
+    def original_span(self, start: int, end: int, cased: bool) -> tuple[int, int]:
+        """A text match as original code-point offsets."""
+        return (start, end) if cased else self.text.to_original(start, end)

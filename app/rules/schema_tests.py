@@ -1,0 +1,133 @@
+"""`tests/*.yaml`: routing test cases (a mention in, the expected decision out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ValidationError
+from yaml.nodes import Node
+
+from app.mentions.schema import MentionIn
+from app.rules.model import PRIORITY_LEVELS, Expect, RuleTest
+from app.rules.refs import Refs
+from app.rules.yamlnodes import YamlFile, entries, locate, sequence, string, strings, to_plain
+
+EXPECT_KEYS = ("department", "category", "priority", "sla_policy", "tags", "notify", "matched_rules",
+               "not_matched_rules")
+DEFAULT_MENTION_ID = "test"
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 timestamp with an offset (`Z` or `+01:00`) as an aware datetime. Raises
+    ValueError with a message fit for users; a timestamp without an offset is refused because its
+    meaning would depend on the machine."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 timestamp like 2026-03-02T10:15:00+01:00") from None
+    if value.tzinfo is None:
+        raise ValueError(f"'{text}' has no UTC offset; add one, e.g. {text}Z or {text}+01:00")
+    return value
+
+
+class CaseReader:
+    """Reads test files; references to departments, policies, rules and connectors go to `refs`."""
+
+    def __init__(self, refs: Refs):
+        self.refs = refs
+        self.tests: list[RuleTest] = []
+        self._names: dict[str, str] = {}
+
+    def read(self, f: YamlFile) -> None:
+        if f.root is None:
+            f.error_at(0, 0, "empty file: expected 'tests'")
+            return
+        top = entries(f, f.root, "tests file", required=("tests",), optional=("now",))
+        if top is None or "tests" not in top:
+            return
+        file_now = _now(f, top["now"][1], "now") if "now" in top else None
+        for node in sequence(f, top["tests"][1], "tests") or []:
+            test = self._test(f, node, file_now)
+            if test is not None:
+                self.tests.append(test)
+
+    def _test(self, f: YamlFile, node: Node, file_now: datetime | None) -> RuleTest | None:
+        keys = entries(f, node, "test", required=("name", "mention", "expect"), optional=("now", "connector"))
+        if keys is None or "name" not in keys:
+            return None
+        name = string(f, keys["name"][1], "test name")
+        if name is None:
+            return None
+        if name in self._names:
+            f.warning(keys["name"][1], f"test name '{name}' is used twice (first at {self._names[name]})")
+        else:
+            self._names[name] = f.where(keys["name"][1])
+        what = f"test '{name}'"
+        now = _now(f, keys["now"][1], f"{what}: now") if "now" in keys else file_now
+        connector = string(f, keys["connector"][1], f"{what}: connector") if "connector" in keys else None
+        if connector is not None:
+            self.refs.need("connector", connector, f, keys["connector"][1])
+        mention = _mention(f, keys["mention"][1], what) if "mention" in keys else None
+        expect = self._expect(f, keys["expect"][1], what) if "expect" in keys else None
+        if mention is None or expect is None or ("now" in keys and now is None):
+            return None
+        return RuleTest(name, f.relpath, node.start_mark.line + 1, mention.to_mention(), expect, now, connector)
+
+    def _expect(self, f: YamlFile, node: Node, what: str) -> Expect | None:
+        keys = entries(f, node, f"{what}: expect", optional=EXPECT_KEYS)
+        if keys is None:
+            return None
+        if not keys:
+            f.error(node, f"{what}: expect needs at least one of {', '.join(EXPECT_KEYS)}")
+            return None
+        single: dict[str, str | None] = {}
+        for key in ("department", "category", "priority", "sla_policy"):
+            if key in keys:
+                value = single[key] = string(f, keys[key][1], f"{what}: expect.{key}")
+                if value is not None and key in ("department", "sla_policy"):
+                    self.refs.need(key, value, f, keys[key][1])
+                if value is not None and key == "priority" and value not in PRIORITY_LEVELS:
+                    f.error(keys[key][1], f"{what}: expect.priority '{value}' is not one of P1, P2, P3, P4")
+                    single[key] = None
+        many: dict[str, tuple[str, ...]] = {}
+        for key in ("tags", "notify", "matched_rules", "not_matched_rules"):
+            if key in keys:
+                found = strings(f, keys[key][1], f"{what}: expect.{key}")
+                kind = {"notify": "department", "matched_rules": "rule", "not_matched_rules": "rule"}.get(key)
+                for value, value_node in found if kind else []:
+                    self.refs.need(kind or "", value, f, value_node)
+                many[key] = tuple(v for v, _ in found)
+        if any(v is None for v in single.values()):
+            return None
+        return Expect(
+            department=single.get("department"), category=single.get("category"),
+            priority=single.get("priority"), sla_policy=single.get("sla_policy"),
+            tags=frozenset(many["tags"]) if "tags" in many else None,
+            notify=frozenset(many["notify"]) if "notify" in many else None,
+            matched_rules=many.get("matched_rules"), not_matched_rules=many.get("not_matched_rules"))
+
+
+def _now(f: YamlFile, node: Node, what: str) -> datetime | None:
+    text = string(f, node, what)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        f.error(node, f"{what}: {exc}")
+        return None
+
+
+def _mention(f: YamlFile, node: Node, what: str) -> MentionIn | None:
+    data = to_plain(node)
+    if isinstance(data, dict):
+        data.setdefault("id", DEFAULT_MENTION_ID)
+    try:
+        return MentionIn.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            at = locate(node, loc)
+            field = ".".join(str(p) for p in loc) or "mention"
+            f.error(at, f"{what}: mention {field}: {err['msg']}")
+        return None

@@ -1,0 +1,145 @@
+"""`departments.yaml` (defaults, departments, webhooks) and `connectors.yaml`."""
+
+from __future__ import annotations
+
+from yaml.nodes import Node
+
+from app.rules.model import CONNECTOR_KINDS, EVENT_TYPES, PRIORITY_LEVELS, Connector, Defaults, Department, Webhook
+from app.rules.refs import Refs, env_name, ident
+from app.rules.yamlnodes import YamlFile, boolean, entries, sequence, string, strings
+
+_KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
+    "whatsapp": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
+    "x": (("consumer_secret_env",), ("access_token_env", "include_retweets")),
+    "telegram": (("secret_token_env",), ("access_token_env",)),
+    "standard": (("secret_env",), ()),
+}
+_ENV_KEYS = ("secret_env", "app_secret_env", "verify_token_env", "access_token_env", "consumer_secret_env",
+             "secret_token_env")
+
+
+def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str, Department]]:
+    """Defaults and departments; references to calendars, policies and departments go to `refs`."""
+    departments: dict[str, Department] = {}
+    if f.root is None:
+        f.error_at(0, 0, "empty file: expected 'defaults' and 'departments'")
+        return None, departments
+    top = entries(f, f.root, "departments.yaml", required=("defaults", "departments"))
+    if top is None:
+        return None, departments
+    defaults = _defaults(f, top["defaults"][1], refs) if "defaults" in top else None
+    if "departments" in top:
+        for node in sequence(f, top["departments"][1], "departments") or []:
+            dept = _department(f, node, refs)
+            if dept is not None:
+                departments[dept.id] = dept
+    return defaults, departments
+
+
+def _defaults(f: YamlFile, node: Node, refs: Refs) -> Defaults | None:
+    keys = entries(f, node, "defaults", required=("department", "category", "priority", "sla_policy"))
+    if keys is None:
+        return None
+    values = {k: string(f, v, f"defaults.{k}") for k, (_, v) in keys.items()}
+    if values.get("department"):
+        refs.need("department", str(values["department"]), f, keys["department"][1])
+    if values.get("sla_policy"):
+        refs.need("sla_policy", str(values["sla_policy"]), f, keys["sla_policy"][1])
+    if values.get("priority") and values["priority"] not in PRIORITY_LEVELS:
+        f.error(keys["priority"][1], f"defaults.priority: '{values['priority']}' is not one of P1, P2, P3, P4")
+        return None
+    if any(values.get(k) is None for k in ("department", "category", "priority", "sla_policy")):
+        return None
+    return Defaults(str(values["department"]), str(values["category"]), str(values["priority"]),
+                    str(values["sla_policy"]))
+
+
+def _department(f: YamlFile, node: Node, refs: Refs) -> Department | None:
+    keys = entries(f, node, "department", required=("id", "calendar"), optional=("name", "webhook"))
+    if keys is None or "id" not in keys:
+        return None
+    id_node = keys["id"][1]
+    dept_id = ident(f, id_node, string(f, id_node, "department id"), "department id")
+    if dept_id is None or not refs.define("department", dept_id, f, id_node):
+        return None
+    what = f"department '{dept_id}'"
+    calendar = string(f, keys["calendar"][1], f"{what}: calendar") if "calendar" in keys else None
+    if calendar is not None:
+        refs.need("calendar", calendar, f, keys["calendar"][1])
+    name = string(f, keys["name"][1], f"{what}: name") if "name" in keys else dept_id
+    webhook = _webhook(f, keys["webhook"][1], what) if "webhook" in keys else None
+    return Department(dept_id, name or dept_id, calendar or "", webhook)
+
+
+def _webhook(f: YamlFile, node: Node, what: str) -> Webhook | None:
+    keys = entries(f, node, f"{what}: webhook", required=("url", "secret_env"),
+                   optional=("previous_secret_env", "events"))
+    if keys is None or "url" not in keys or "secret_env" not in keys:
+        return None
+    url = string(f, keys["url"][1], f"{what}: webhook url")
+    if url is not None and not url.startswith(("https://", "http://")):
+        f.error(keys["url"][1], f"{what}: webhook url must start with https:// or http://")
+    env = {k: env_name(f, keys[k][1], string(f, keys[k][1], f"{what}: {k}"), f"{what}: {k}")
+           for k in ("secret_env", "previous_secret_env") if k in keys}
+    events: tuple[str, ...] | None = None
+    if "events" in keys:
+        found = strings(f, keys["events"][1], f"{what}: webhook events")
+        for event, event_node in found:
+            if event not in EVENT_TYPES:
+                f.error(event_node, f"{what}: unknown event type '{event}' (known: {', '.join(EVENT_TYPES)})")
+        events = tuple(e for e, _ in found)
+    if url is None or env.get("secret_env") is None:
+        return None
+    return Webhook(url, str(env["secret_env"]), env.get("previous_secret_env"), events)
+
+
+def read_connectors(f: YamlFile, refs: Refs) -> dict[str, Connector]:
+    """The connectors, each checked against the keys its kind needs and allows."""
+    out: dict[str, Connector] = {}
+    if f.root is None:
+        return out
+    top = entries(f, f.root, "connectors.yaml", required=("connectors",))
+    if top is None or "connectors" not in top:
+        return out
+    for node in sequence(f, top["connectors"][1], "connectors") or []:
+        connector = _connector(f, node, refs)
+        if connector is not None:
+            out[connector.name] = connector
+    return out
+
+
+def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
+    keys = entries(f, node, "connector", required=("name", "kind"), optional=(*_ENV_KEYS, "include_retweets"))
+    if keys is None or "name" not in keys or "kind" not in keys:
+        return None
+    name = ident(f, keys["name"][1], string(f, keys["name"][1], "connector name"), "connector name")
+    kind = string(f, keys["kind"][1], "connector kind")
+    if name is None or kind is None or not refs.define("connector", name, f, keys["name"][1]):
+        return None
+    if kind not in _KIND_KEYS:
+        f.error(keys["kind"][1], f"connector '{name}': unknown kind '{kind}' (known: {', '.join(CONNECTOR_KINDS)})")
+        return None
+    required, optional = _KIND_KEYS[kind]
+    ok = True
+    for key, (key_node, _) in keys.items():
+        if key not in ("name", "kind", *required, *optional):
+            f.error(key_node, f"connector '{name}': kind '{kind}' does not use '{key}' "
+                              f"(it takes: {', '.join((*required, *optional))})")
+            ok = False
+    for key in required:
+        if key not in keys:
+            f.error(node, f"connector '{name}': kind '{kind}' needs '{key}'")
+            ok = False
+    env: dict[str, str | None] = {}
+    for key in _ENV_KEYS:
+        if key in keys:
+            value_node = keys[key][1]
+            env[key] = env_name(f, value_node, string(f, value_node, f"connector '{name}': {key}"),
+                                f"connector '{name}': {key}")
+            ok = ok and env[key] is not None
+    retweets = boolean(f, keys["include_retweets"][1], f"connector '{name}': include_retweets") \
+        if "include_retweets" in keys else False
+    if not ok or retweets is None:
+        return None
+    return Connector(name=name, kind=kind, include_retweets=retweets, **env)
