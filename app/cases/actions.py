@@ -106,14 +106,14 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *, prin
     name, params = request.name, request.params
     data: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
     if name == "claim":
-        case.assignee_id = principal.user_id
+        case.assignee = session.get(User, principal.user_id) if principal.user_id is not None else None
     elif name == "assign":
         user = session.scalar(select(User).where(User.username == params["user"], User.active.is_(True)))
         if user is None:
             raise ValidationProblem([{"field": "user", "message": "no active user of that name"}])
         if not principal.has_role("lead") and user.id != principal.user_id:
             raise Forbidden("agents may assign cases only to themselves; leads assign to anyone")
-        case.assignee_id = user.id
+        case.assignee = user
     elif name == "priority":
         data["from"] = case.priority
         case.priority = params["priority"]

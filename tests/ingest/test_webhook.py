@@ -158,7 +158,7 @@ def test_an_unreachable_database_is_503_so_platforms_retry(settings, signer: Sig
     from app.db import make_engine
     from app.main import create_app
 
-    dead = make_engine("postgresql://postgres@127.0.0.1:1/nothing", pool_pre_ping=False)
+    dead = make_engine("postgresql://postgres@127.0.0.1:1/nothing")
     app = create_app(settings, engine=dead)
     with TestClient(app) as dead_client:
         response = post_mentions(dead_client, Signer(app.state.secrets.get("TEST_LISTENING_SECRET", webhook=True)),
