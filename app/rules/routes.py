@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import AwareDatetime, BaseModel
 
+from app.auth.service import Principal
 from app.mentions.schema import MentionIn, utc_now
 from app.rules import explain
-from app.web.deps import ActiveRuleSet, require_role
+from app.web.deps import ActiveRuleSet, DbSession, require_role
+from app.web.idempotency import request_fingerprint, run_idempotent
 from app.web.problems import RuleSetInvalid
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
+
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class ExplainIn(BaseModel):
@@ -30,25 +34,39 @@ def get_rules(ruleset: ActiveRuleSet) -> dict[str, Any]:
     return ruleset.summary()
 
 
-@router.post("/reload", summary="Reload routing_rules/", dependencies=[require_role("ops")],
+@router.post("/reload", summary="Reload routing_rules/",
              responses={422: {"description": "The folder has errors; the active set is unchanged"}})
-def reload_rules(request: Request) -> dict[str, Any]:
+def reload_rules(request: Request, session: DbSession, principal: Annotated[Principal, require_role("ops")],
+                 idempotency_key: IdempotencyKeyHeader = None) -> dict[str, Any]:
     """Load the folder again and make it active, unless it has errors (then 422 listing them all)."""
-    swapped, problems = request.app.state.rules.reload()
-    if not swapped:
-        raise RuleSetInvalid(errors=[{"field": f"{p.path}:{p.line}:{p.col}", "message": p.message}
-                                     for p in problems if p.severity == "error"])
-    summary: dict[str, Any] = request.app.state.rules.current.summary()
-    summary["warnings"] = [str(p) for p in problems]
-    return summary
+
+    def act() -> dict[str, Any]:
+        swapped, problems = request.app.state.rules.reload()
+        if not swapped:
+            raise RuleSetInvalid(errors=[{"field": f"{p.path}:{p.line}:{p.col}", "message": p.message}
+                                         for p in problems if p.severity == "error"])
+        summary: dict[str, Any] = request.app.state.rules.current.summary()
+        summary["warnings"] = [str(p) for p in problems]
+        return summary
+
+    result: dict[str, Any] = run_idempotent(session, key=idempotency_key, principal=principal, now=utc_now(),
+                                            fingerprint=request_fingerprint("POST", request.url.path, None), act=act)
+    return result
 
 
-@router.post("/explain", summary="Explain how a mention would be routed",
-             dependencies=[require_role("agent")])
-def explain_mention(body: ExplainIn, ruleset: ActiveRuleSet) -> dict[str, Any]:
+@router.post("/explain", summary="Explain how a mention would be routed")
+def explain_mention(body: ExplainIn, request: Request, ruleset: ActiveRuleSet, session: DbSession,
+                    principal: Annotated[Principal, require_role("agent")],
+                    idempotency_key: IdempotencyKeyHeader = None) -> dict[str, Any]:
     """The decision and, rule by rule, matched / first failing condition / not evaluated."""
     now: datetime = body.now or utc_now()
-    result: dict[str, Any] = explain(ruleset, body.mention.to_mention(), now, connector=body.connector).to_json()
+
+    def act() -> dict[str, Any]:
+        return explain(ruleset, body.mention.to_mention(), now, connector=body.connector).to_json()
+
+    result: dict[str, Any] = run_idempotent(
+        session, key=idempotency_key, principal=principal, now=utc_now(), act=act,
+        fingerprint=request_fingerprint("POST", request.url.path, body.model_dump(mode="json")))
     return result
 
 
