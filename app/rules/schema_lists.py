@@ -34,7 +34,7 @@ class ListBook:
     def read(self, f: YamlFile, refs: Refs) -> None:
         """Read one list file (one list per file)."""
         if f.root is None:
-            f.error_at(0, 0, "empty file: expected a list (keys list, items)")
+            f.empty("empty file: expected a list (keys list, items)")
             return
         keys = entries(f, f.root, "list", required=("list", "items"), optional=("match", "weight", "include"))
         if keys is None or "list" not in keys:

@@ -41,7 +41,7 @@ class RuleReader:
 
     def read(self, f: YamlFile) -> None:
         if f.root is None:
-            f.error_at(0, 0, "empty file: expected 'rules'")
+            f.empty("empty file: expected 'rules'")
             return
         top = entries(f, f.root, "rules file", required=("rules",))
         if top is None or "rules" not in top:

@@ -33,7 +33,7 @@ def read_sla(f: YamlFile, refs: Refs) -> tuple[dict[str, Calendar], dict[str, Sl
     calendars: dict[str, Calendar] = {}
     policies: dict[str, SlaPolicy] = {}
     if f.root is None:
-        f.error_at(0, 0, "empty file: expected 'calendars' and 'policies'")
+        f.empty("empty file: expected 'calendars' and 'policies'")
         return calendars, policies
     top = entries(f, f.root, "sla.yaml", required=("calendars", "policies"))
     if top is None:
@@ -100,24 +100,28 @@ def _week(f: YamlFile, node: Node, what: str) -> tuple[tuple[Interval, ...], ...
                 continue
             for day in numbers:
                 days[day].append((interval, item))
+    clashes: dict[tuple[int, int], tuple[Node, Node, list[str]]] = {}
     for day, intervals in enumerate(days):
-        ok = _no_overlap(f, what, DAYS[day], intervals) and ok
-    return tuple(tuple(sorted(i for i, _ in d)) for d in days) if ok else None
+        for first, second in _overlaps(intervals):
+            clashes.setdefault((id(first), id(second)), (first, second, []))[2].append(DAYS[day])
+    for first, second, names in clashes.values():
+        f.error(second, f"{what}: {second.value} overlaps {first.value} ({f.where(first)}) on {', '.join(names)}")
+    if clashes or not ok:
+        return None
+    return tuple(tuple(sorted(i for i, _ in d)) for d in days)
 
 
-def _no_overlap(f: YamlFile, what: str, day: str, intervals: list[tuple[Interval, Node]]) -> bool:
-    """Report each interval that overlaps an earlier-starting one, at whichever of the two comes
-    second in the file."""
-    ok = True
+def _overlaps(intervals: list[tuple[Interval, Node]]) -> list[tuple[Node, Node]]:
+    """Pairs (first, second in file order) of intervals of one day that overlap."""
+    out: list[tuple[Node, Node]] = []
     widest: tuple[Interval, Node] | None = None
     for interval, node in sorted(intervals, key=lambda x: x[0]):
         if widest is not None and interval[0] < widest[0][1] and node is not widest[1]:
             first, second = sorted((widest[1], node), key=lambda n: (n.start_mark.line, n.start_mark.column))
-            f.error(second, f"{what}: on {day}, {second.value} overlaps {first.value} ({f.where(first)})")
-            ok = False
+            out.append((first, second))
         if widest is None or interval[1] > widest[0][1]:
             widest = (interval, node)
-    return ok
+    return out
 
 
 def _holidays(f: YamlFile, node: Node, what: str) -> tuple[str | None, str | None]:

@@ -40,7 +40,7 @@ class CaseReader:
 
     def read(self, f: YamlFile) -> None:
         if f.root is None:
-            f.error_at(0, 0, "empty file: expected 'tests'")
+            f.empty("empty file: expected 'tests'")
             return
         top = entries(f, f.root, "tests file", required=("tests",), optional=("now",))
         if top is None or "tests" not in top:
@@ -127,7 +127,7 @@ def _mention(f: YamlFile, node: Node, what: str) -> MentionIn | None:
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
-            at = locate(node, loc)
+            at = locate(node, loc, key=err["type"] == "extra_forbidden")
             field = ".".join(str(p) for p in loc) or "mention"
             f.error(at, f"{what}: mention {field}: {err['msg']}")
         return None

@@ -23,7 +23,7 @@ def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str
     """Defaults and departments; references to calendars, policies and departments go to `refs`."""
     departments: dict[str, Department] = {}
     if f.root is None:
-        f.error_at(0, 0, "empty file: expected 'defaults' and 'departments'")
+        f.empty("empty file: expected 'defaults' and 'departments'")
         return None, departments
     top = entries(f, f.root, "departments.yaml", required=("defaults", "departments"))
     if top is None:

@@ -47,10 +47,12 @@ class YamlFile:
         self.data = data
         self.reporter = reporter
         self.root: Node | None = None
+        self.unreadable = False
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.error_at(0, 0, f"not valid UTF-8 (byte {exc.start})")
+            self.unreadable = True
             return
         try:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -59,12 +61,19 @@ class YamlFile:
             line, col = (mark.line, mark.column) if mark else (0, 0)
             what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
             self.error_at(line, col, f"YAML syntax error: {what}")
+            self.unreadable = True
             return
         except yaml.YAMLError as exc:
             self.error_at(0, 0, f"YAML error: {exc}")
+            self.unreadable = True
             return
         if self.root is not None:
             self._report_duplicate_keys(self.root, set())
+
+    def empty(self, message: str) -> None:
+        """Report a file without content, unless it could not be read at all (already reported)."""
+        if not self.unreadable:
+            self.error_at(0, 0, message)
 
     def error_at(self, line0: int, col0: int, message: str) -> None:
         self.reporter.add(self.relpath, line0, col0, "error", message)
@@ -208,18 +217,20 @@ def to_plain(node: Node) -> Any:
     return str(node.value)
 
 
-def locate(node: Node, loc: Sequence[int | str]) -> Node:
-    """The deepest node along a pydantic error location (falls back to the nearest ancestor)."""
-    for part in loc:
-        nxt = next(_children(node, part), None)
+def locate(node: Node, loc: Sequence[int | str], *, key: bool = False) -> Node:
+    """The deepest node along a pydantic error location (falls back to the nearest ancestor); with
+    `key`, the last step gives the key node of a mapping entry (for keys that are not allowed)."""
+    for i, part in enumerate(loc):
+        last_key = key and i == len(loc) - 1
+        nxt = next(_children(node, part, keys=last_key), None)
         if nxt is None:
             break
         node = nxt
     return node
 
 
-def _children(node: Node, part: int | str) -> Iterator[Node]:
+def _children(node: Node, part: int | str, *, keys: bool = False) -> Iterator[Node]:
     if isinstance(node, MappingNode):
-        yield from (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == part)
+        yield from (k if keys else v for k, v in node.value if isinstance(k, ScalarNode) and k.value == part)
     elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         yield node.value[part]
