@@ -3,12 +3,13 @@ folded values and keyword hits so that each list is scanned at most once per fie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from app.mentions.model import Mention
 from app.rules.folding import FoldedText, fold
-from app.rules.matching import ItemMatcher, Occurrence
+from app.rules.matching import ItemMatcher, Occurrence, sentiment
 
 FieldType = Literal["str", "number", "bool", "time"]
 FIELDS: dict[str, FieldType] = {
@@ -28,14 +29,18 @@ FIELDS: dict[str, FieldType] = {
 class Context:
     """One evaluation. Built per mention; never shared between threads."""
 
-    __slots__ = ("_folded", "_hits", "connector", "mention", "now", "sentiment", "text")
+    __slots__ = ("_folded", "_hits", "connector", "mention", "now", "sentiment", "text", "text_hits")
 
-    def __init__(self, mention: Mention, now: datetime, connector: str | None):
+    def __init__(self, mention: Mention, now: datetime, connector: str | None, lexicon: ItemMatcher,
+                 weights: Mapping[str, int]):
         self.mention = mention
         self.now = now
         self.connector = connector
         self.text = FoldedText(mention.text)
-        self.sentiment = 0
+        # One scan of the folded text for every item any folded text condition or weighted list
+        # uses; each condition then only filters these occurrences.
+        self.text_hits = lexicon.occurrences(self.text.folded)
+        self.sentiment = sentiment(weights, self.text_hits)
         self._folded: dict[str, str] = {}
         self._hits: dict[tuple[str, int, bool], tuple[Occurrence, ...]] = {}
 
@@ -79,8 +84,12 @@ class Context:
         key = (field, id(matcher), cased)
         cached = self._hits.get(key)
         if cached is None:
-            subject = value if cased else self.folded(field, value)
-            cached = self._hits[key] = matcher.occurrences(subject) if matcher.found(subject) else ()
+            if field == "text" and not cased:
+                members = matcher.item_set
+                cached = tuple(o for o in self.text_hits if o.item in members)
+            else:
+                cached = matcher.occurrences(value if cased else self.folded(field, value))
+            self._hits[key] = cached
         return cached
 
     def original_span(self, start: int, end: int, cased: bool) -> tuple[int, int]:

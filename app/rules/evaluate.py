@@ -9,7 +9,6 @@ from app.mentions.model import Mention
 from app.rules.conditions import Cond
 from app.rules.context import Context
 from app.rules.decision import Decision, RuleTrace, Span
-from app.rules.matching import sentiment
 from app.rules.model import PRIORITY_LEVELS, Rule, RuleSet
 
 
@@ -29,8 +28,7 @@ def evaluate(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: st
     """The decision and, when `trace`, one `RuleTrace` per rule in evaluation order."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    ctx = Context(mention, now, connector)
-    ctx.sentiment = sentiment(ruleset.weighted, ctx.text.folded) if ruleset.weighted else 0
+    ctx = Context(mention, now, connector, ruleset.lexicon, ruleset.weights)
     matched: list[Rule] = []
     spans: list[Span] = []
     traces: list[RuleTrace] = []

@@ -11,6 +11,11 @@ import unicodedata
 from functools import cached_property
 
 _WHITESPACE = re.compile(r"\s+")
+# Where folding is not one ASCII character to one: whitespace other than a single space, and
+# non-ASCII runs.
+_IRREGULAR = re.compile(r"[^\S ]\s*| \s+|[^\x00-\x7f\s]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_RUNS = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _fold_chars(text: str) -> str:
@@ -18,7 +23,12 @@ def _fold_chars(text: str) -> str:
     if text.isascii():  # the common case: NFKC and NFKD are the identity, casefold is lower
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Only non-ASCII runs can hold combining marks; filtering just those keeps this in C mostly.
+    return _NON_ASCII.sub(_drop_marks, decomposed)
+
+
+def _drop_marks(m: re.Match[str]) -> str:
+    return "".join(c for c in m.group() if not unicodedata.combining(c))
 
 
 def fold(text: str) -> str:
@@ -54,9 +64,16 @@ class FoldedText:
         _, starts, ends = _offset_map(self.original)
         return starts, ends
 
+    @cached_property
+    def _identity(self) -> bool:
+        # ASCII text without whitespace runs folds character for character.
+        return self.original.isascii() and _RUNS.search(self.original) is None
+
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) for folded [start, end); an empty folded range maps to an empty
         original range at the corresponding position."""
+        if self._identity:
+            return start, max(start, end)
         starts, ends = self._offsets
         if not starts:
             return 0, 0
@@ -69,30 +86,66 @@ class FoldedText:
 def _offset_map(original: str) -> tuple[str, list[int], list[int]]:
     """The folded text and, for each folded character, the original [start, end) it came from.
 
-    The original is cut into clusters (a character and the combining marks after it); each cluster
-    is folded on its own, which gives the same characters as folding the whole text because the
-    final NFKD decomposes whatever NFKC composed across clusters (a property test checks this).
-    A whitespace run collapses into one space that owns the whole run.
+    ASCII stretches with single spaces map one to one and are copied in bulk. Whitespace runs
+    become one space that owns the whole run. Non-ASCII text is cut into clusters (a character and
+    the combining marks after it), each folded on its own; that gives the same characters as
+    folding the whole text because the final NFKD decomposes whatever NFKC composed across
+    clusters (a property test checks this).
     """
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    i, n = 0, len(original)
-    while i < n:
+    pos = 0
+    for m in _IRREGULAR.finditer(original):
+        i, j = m.span()
+        if pos < i:
+            _append_regular(original, pos, i, chars, starts, ends)
+        if original[i].isspace():
+            _append_space(chars, starts, ends, i, j)
+        else:
+            _map_clusters(original, i, j, chars, starts, ends)
+        pos = j
+    if pos < len(original):
+        _append_regular(original, pos, len(original), chars, starts, ends)
+    return "".join(chars), starts, ends
+
+
+def _append_regular(original: str, i: int, j: int, chars: list[str], starts: list[int], ends: list[int]) -> None:
+    if original[i] == " " and chars and chars[-1].endswith(" "):
+        ends[-1] = i + 1
+        i += 1
+        if i == j:
+            return
+    chars.append(original[i:j].lower())
+    starts.extend(range(i, j))
+    ends.extend(range(i + 1, j + 1))
+
+
+def _append_space(chars: list[str], starts: list[int], ends: list[int], i: int, j: int) -> None:
+    if chars and chars[-1].endswith(" "):
+        ends[-1] = j
+    else:
+        chars.append(" ")
+        starts.append(i)
+        ends.append(j)
+
+
+def _map_clusters(original: str, i: int, stop: int, chars: list[str], starts: list[int], ends: list[int]) -> None:
+    # Combining marks right after an ASCII letter belong to that letter's cluster.
+    while i < stop and ends and ends[-1] == i and unicodedata.combining(original[i]):
+        ends[-1] = i = i + 1
+    while i < stop:
         j = i + 1
-        while j < n and unicodedata.combining(original[j]):
+        while j < stop and unicodedata.combining(original[j]):
             j += 1
         for c in _fold_chars(original[i:j]):
-            if c.isspace():
-                if chars and chars[-1] == " ":
-                    ends[-1] = j
-                    continue
-                c = " "
-            chars.append(c)
-            starts.append(i)
-            ends.append(j)
+            if c.isspace():  # NFKC can turn a character into a space (e.g. U+2003 is not \s)
+                _append_space(chars, starts, ends, i, j)
+            else:
+                chars.append(c)
+                starts.append(i)
+                ends.append(j)
         i = j
-    return "".join(chars), starts, ends
 
 
 def folded_with_map(original: str) -> tuple[str, list[int], list[int]]:

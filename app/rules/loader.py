@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
+from app.rules.matching import ItemMatcher
 from app.rules.model import RuleSet
 from app.rules.problems import Problem, RuleSetError
 from app.rules.refs import Refs
@@ -92,6 +93,8 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter) -> RuleSe
         if rel.startswith("tests/"):
             tests.read(f)
     refs.check()
+    weights = book.weights()
+    weighted_items = [i for name in weights for i in book.lists[name].own.items]
     if defaults is None or any(p.severity == "error" for p in reporter.problems):
         return None
     return RuleSet(
@@ -106,5 +109,6 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter) -> RuleSe
         lists=MappingProxyType(book.lists),
         rules=rules.rules(),
         tests=tuple(tests.tests),
-        weighted=book.weighted(),
+        lexicon=ItemMatcher([*rules.text_items, *weighted_items]),
+        weights=MappingProxyType(weights),
     )

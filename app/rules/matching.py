@@ -8,9 +8,8 @@ All offsets here are into the text the matcher is given (the folded text, or the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Literal, NamedTuple
 
 from app.rules.folding import fold, is_word_char
 
@@ -18,8 +17,7 @@ Mode = Literal["word", "prefix", "substring"]
 MODES: tuple[Mode, ...] = ("word", "prefix", "substring")
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """One keyword as matched: `text` is folded (or exact for cased matching); a written trailing
     `*` has become mode `prefix`. `owner` is the list that defines it ("" for a literal in a rule)."""
 
@@ -28,8 +26,7 @@ class Item:
     owner: str
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """Where an item matched: [start, end) in the matched text."""
 
     item: Item
@@ -49,66 +46,86 @@ def make_item(written: str, mode: Mode, owner: str, *, cased: bool = False) -> I
     return Item(text, mode, owner) if text else None
 
 
-def _pattern(item: Item) -> str:
-    body = re.escape(item.text)
-    if item.mode == "substring":
-        return body
-    if item.mode == "prefix":
-        return r"(?<!\w)" + body
-    return r"(?<!\w)" + body + r"(?!\w)"
-
-
 class ItemMatcher:
     """Finds items in a text. Immutable after construction; safe to share between threads.
 
-    `occurrences` reports every (item, start) pair that matches, so two items matching at the same
-    place, or an item overlapping itself, each count; this is what sentiment counts.
+    One regular expression (a plain alternation of the literal items, so the engine can skip ahead
+    on their first characters) finds candidate positions; boundaries and modes are then checked
+    only there. `occurrences` reports every (item, start) pair that matches, so two items matching
+    at the same place, or an item overlapping itself, each count; this is what sentiment counts.
     """
 
-    __slots__ = ("_by_first", "_regex", "items")
+    __slots__ = ("_regex", "_trie", "item_set", "items")
 
     def __init__(self, items: Iterable[Item]):
         self.items: tuple[Item, ...] = tuple(dict.fromkeys(items))
-        texts = sorted({_pattern(i) for i in self.items}, key=lambda p: (-len(p), p))
-        # A zero-width lookahead finds every start position where some item matches, overlapping
-        # ones included; the per-position check below then tells which items they are.
-        self._regex = re.compile("(?=" + "|".join(texts) + ")") if texts else None
-        by_first: dict[str, list[Item]] = {}
+        self.item_set = frozenset(self.items)
+        self._regex = re.compile(trie_pattern(i.text for i in self.items)) if self.items else None
+        # A character trie; the "" key of a node holds the items that end there.
+        self._trie: dict[str, Any] = {}
         for item in self.items:
-            by_first.setdefault(item.text[0], []).append(item)
-        self._by_first = {k: tuple(v) for k, v in by_first.items()}
+            node = self._trie
+            for c in item.text:
+                node = node.setdefault(c, {})
+            node[""] = (*node.get("", ()), item)
 
     def __bool__(self) -> bool:
         return bool(self.items)
 
     def found(self, text: str) -> bool:
         """Whether any item occurs in `text`."""
-        return self._regex is not None and self._regex.search(text) is not None
+        return any(True for _ in self._scan(text))
 
     def occurrences(self, text: str) -> tuple[Occurrence, ...]:
         """Every occurrence, ordered by start, then by item order."""
+        return tuple(self._scan(text))
+
+    def _scan(self, text: str) -> Iterator[Occurrence]:
         if self._regex is None:
-            return ()
-        out: list[Occurrence] = []
+            return
+        search = self._regex.search
         n = len(text)
-        for m in self._regex.finditer(text):
+        m = search(text)
+        while m is not None:
             start = m.start()
-            for item in self._by_first.get(text[start], ()):
-                end = start + len(item.text)
-                if not text.startswith(item.text, start):
-                    continue
-                if item.mode != "substring" and start > 0 and is_word_char(text[start - 1]):
-                    continue
-                if item.mode == "word" and end < n and is_word_char(text[end]):
-                    continue
-                out.append(Occurrence(item, start, end))
-        return tuple(out)
+            bounded_start = start == 0 or not is_word_char(text[start - 1])
+            node: dict[str, Any] | None = self._trie
+            end = start
+            while node is not None:
+                for item in node.get("", ()):
+                    if item.mode == "substring" or (bounded_start and (
+                            item.mode == "prefix" or end == n or not is_word_char(text[end]))):
+                        yield Occurrence(item, start, end)
+                if end == n:
+                    break
+                node = node.get(text[end])
+                end += 1
+            m = search(text, start + 1)
 
 
-def sentiment(weighted: Sequence[tuple[int, ItemMatcher]], folded: str) -> int:
-    """Sum of weight × occurrences of each weighted list's own items in the folded text."""
-    total = 0
-    for weight, matcher in weighted:
-        if matcher.found(folded):
-            total += weight * len(matcher.occurrences(folded))
-    return total
+def trie_pattern(texts: Iterable[str]) -> str:
+    """A regular expression matching any of `texts`, factored as a trie (`ab|ac` → `a(?:b|c)`), so
+    the engine compares each position against a handful of first characters instead of every item."""
+    trie: dict[str, Any] = {}
+    for text in texts:
+        node = trie
+        for c in text:
+            node = node.setdefault(c, {})
+        node[""] = {}
+    return _trie_regex(trie)
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    ends = "" in node
+    branches = [re.escape(c) + _trie_regex(child) for c, child in sorted(node.items()) if c]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:  # a shorter item ends here; longer ones are tried first
+        return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else body + "?"
+    return body
+
+
+def sentiment(weights: Mapping[str, int], occurrences: Iterable[Occurrence]) -> int:
+    """Sum of the owner list's weight for every occurrence of an item of a weighted list."""
+    return sum(weights.get(o.item.owner, 0) for o in occurrences)

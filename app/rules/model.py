@@ -152,7 +152,8 @@ class RuleSet:
     lists: Mapping[str, KeywordList]
     rules: tuple[Rule, ...]
     tests: tuple[RuleTest, ...]
-    weighted: tuple[tuple[int, ItemMatcher], ...] = field(default=(), repr=False, compare=False)
+    lexicon: ItemMatcher = field(default_factory=lambda: ItemMatcher(()), repr=False, compare=False)
+    weights: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def triage_department(self) -> str:

@@ -94,8 +94,9 @@ class ListBook:
             self._cased[name] = ItemMatcher(items)
         return self._cased[name]
 
-    def weighted(self) -> tuple[tuple[int, ItemMatcher], ...]:
-        return tuple((kl.weight, kl.own) for kl in self.lists.values() if kl.weight)
+    def weights(self) -> dict[str, int]:
+        """The weight of every weighted list (for sentiment)."""
+        return {kl.name: kl.weight for kl in self.lists.values() if kl.weight}
 
     def _items(self, name: str, *, cased: bool) -> list[Item]:
         draft = self._drafts[name]

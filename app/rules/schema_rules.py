@@ -10,7 +10,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from app.rules.conditions import All, AnyOf, Check, Cond, Entry, Not
 from app.rules.context import FIELDS, FieldType
 from app.rules.folding import fold
-from app.rules.matching import ItemMatcher, make_item
+from app.rules.matching import Item, ItemMatcher, make_item
 from app.rules.model import PRIORITY_LEVELS, Actions, Rule
 from app.rules.refs import Refs, ident
 from app.rules.regex import compile_regex
@@ -38,6 +38,8 @@ class RuleReader:
         self.calendars = calendars
         self._rules: list[Rule] = []
         self._orders: dict[int, tuple[str, str]] = {}
+        self.text_items: list[Item] = []
+        """Items of every folded `text` condition: the lexicon scanned once per mention."""
 
     def read(self, f: YamlFile) -> None:
         if f.root is None:
@@ -132,6 +134,8 @@ class RuleReader:
             operand = number(f, node, where)
         elif op in ("contains_any", "contains_all", "not_contains_any"):
             operand = self._entries(f, node, where, cased)
+            if operand is not None and field == "text" and not cased:
+                self.text_items.extend(i for e in operand for i in e.matcher.items)
         elif op == "starts_with":
             found = [string(f, node, where)] if isinstance(node, ScalarNode) \
                 else [s for s, _ in strings(f, node, where)]
