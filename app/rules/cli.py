@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
-import click
 import typer
 from pydantic import ValidationError
 
@@ -80,7 +79,7 @@ def explain_command(
 ) -> None:
     """Show the decision for one mention and, rule by rule, why."""
     if (text is None) == (mention_file is None):
-        raise click.UsageError("give exactly one of --text and --mention")
+        _usage_error("give exactly one of --text and --mention")
     instant = _instant(now)
     mention = _mention_from_file(mention_file) if mention_file is not None else \
         Mention(external_id="cli", channel=channel or "x", text=text or "")
@@ -88,7 +87,7 @@ def explain_command(
                         followers=followers, verified=verified)
     ruleset = _load_or_exit(directory)
     if connector is not None and connector not in ruleset.connectors:
-        raise click.UsageError(f"unknown connector '{connector}' (known: {', '.join(ruleset.connectors)})")
+        _usage_error(f"unknown connector '{connector}' (known: {', '.join(ruleset.connectors)})")
     result = explain(ruleset, mention, instant, connector=connector)
     if output is Format.json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
@@ -124,6 +123,12 @@ def write_junit(path: Path, results: list[RuleTestResult]) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
+def _usage_error(message: str) -> NoReturn:
+    """Exit 2 with a message, like a command-line parsing error."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def _load_or_exit(directory: Path) -> RuleSet:
     ruleset, problems = check_ruleset(directory)
     if ruleset is None:
@@ -143,21 +148,21 @@ def _instant(text: str | None) -> datetime:
     try:
         return parse_instant(text)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
+        _usage_error(f"--now: {exc}")
 
 
 def _mention_from_file(path: Path) -> Mention:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--mention") from None
+        _usage_error(f"--mention: cannot read {path}: {exc}")
     if isinstance(data, dict):
         data.setdefault("id", "cli")
     try:
         return MentionIn.model_validate(data).to_mention()
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in e['loc']) or 'mention'}: {e['msg']}" for e in exc.errors()]
-        raise click.BadParameter(f"{path}: " + "; ".join(lines), param_hint="--mention") from None
+        _usage_error(f"--mention: {path}: " + "; ".join(lines))
 
 
 def _override(m: Mention, *, channel: str | None, language: str | None, private: bool, handle: str | None,

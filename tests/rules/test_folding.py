@@ -53,7 +53,7 @@ def test_offsets_map_back_to_original(text: str, fs: int, fe: int, original: str
     assert text[start:end] == original
 
 
-_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @given(_text)
