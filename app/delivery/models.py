@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import ID
 from app.db import Base, JSONValue
 
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "dead")
+_OPEN = "status IN ('pending', 'delivering')"
 
 
 class DepartmentEvent(Base):
@@ -44,6 +45,8 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_order", "department", "case_id", "id"),
+        # The dispatcher's claim walks only the open rows (migration 0002).
+        Index("ix_deliveries_open", "department", "id", postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

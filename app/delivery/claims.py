@@ -1,0 +1,166 @@
+"""The dispatcher's database work: claiming due deliveries with a lease, and recording outcomes.
+
+Service functions: they take the session and never commit; the dispatcher runs each call in a short
+transaction of its own and never holds one across an HTTP call (DESIGN "The flow of one mention").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from app.db import UTCDateTime
+from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
+from app.delivery.schedule import Decision
+
+OPEN_STATUSES = ("pending", "delivering")
+# Spelled exactly as the partial index `ix_deliveries_open` is, so SQLite sees that it applies.
+_OPEN_SQL = text("deliveries.status IN ('pending', 'delivering')")
+# Core tables: recording a batch is an executemany of plain statements, without ORM bookkeeping.
+DELIVERIES = cast(Table, Delivery.__table__)
+ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
+SUBSCRIPTIONS = cast(Table, Subscription.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this worker holds a lease on, with what it needs to send it."""
+
+    delivery_id: int
+    event_id: int
+    department: str
+    case_id: int
+    attempts: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """The outcome of handling one claimed delivery, ready to be recorded.
+
+    `attempted` is False when no request was made (e.g. the department lost its webhook): then no
+    attempt row is written and `attempts` is unchanged."""
+
+    delivery_id: int
+    department: str
+    attempts: int
+    decision: Decision
+    recorded_at: datetime
+    attempted: bool = True
+    started_at: datetime | None = None
+    status_code: int | None = None
+    latency_ms: int = 0
+    error: str | None = None
+    response_body: str | None = None
+
+
+def disabled_departments(session: Session) -> set[str]:
+    """Departments whose subscription is disabled (no row means enabled)."""
+    return set(session.scalars(select(Subscription.department).where(Subscription.enabled.is_(False))))
+
+
+def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, worker_id: str,
+              lease: timedelta) -> list[Claimed]:
+    """Lease up to `wanted[department]` due deliveries of each department, oldest first.
+
+    A delivery is claimable when it is pending and due, or delivering with an expired lease; its
+    subscription is enabled; and no earlier delivery (lower id) of the same case and department is
+    still open, so each case reaches each endpoint in order. On PostgreSQL the rows are locked with
+    `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same row; on SQLite the
+    transaction holds the single write lock (`BEGIN IMMEDIATE`). Guarantee: after the caller
+    commits, each returned row is `delivering`, leased to `worker_id` until `now + lease`.
+    """
+    disabled = disabled_departments(session)
+    earlier = aliased(Delivery)
+    blocked = exists().where(earlier.department == Delivery.department, earlier.case_id == Delivery.case_id,
+                             earlier.id < Delivery.id, earlier.status.in_(OPEN_STATUSES))
+    due = or_(and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+              and_(Delivery.status == "delivering", Delivery.lease_until < now))
+    claimed: list[Claimed] = []
+    for department, limit in wanted.items():
+        if limit <= 0 or department in disabled:
+            continue
+        query = (select(Delivery.id, Delivery.event_id, Delivery.case_id, Delivery.attempts, DepartmentEvent.body)
+                 .join(DepartmentEvent, DepartmentEvent.id == Delivery.event_id)
+                 .where(Delivery.department == department, _OPEN_SQL, due, ~blocked)
+                 .order_by(Delivery.id).limit(limit)
+                 .with_for_update(skip_locked=True, of=Delivery))
+        claimed += [Claimed(delivery_id=row.id, event_id=row.event_id, department=department, case_id=row.case_id,
+                            attempts=row.attempts, body=row.body) for row in session.execute(query)]
+    if claimed:
+        session.execute(update(DELIVERIES)
+                        .where(DELIVERIES.c.id.in_([c.delivery_id for c in claimed]))
+                        .values(status="delivering", lease_owner=worker_id, lease_until=now + lease,
+                                updated_at=now))
+    return claimed
+
+
+def bury_orphans(session: Session, *, with_webhook: Iterable[str], ruleset_version: str, now: datetime) -> int:
+    """Mark dead every open delivery of a department that no longer has a webhook; returns how many.
+
+    Rows leased to a live worker are left alone (that worker records them itself)."""
+    table = DELIVERIES
+    departments = sorted(set(with_webhook))
+    result = session.execute(
+        update(table)
+        .where(table.c.department.not_in(departments),
+               or_(table.c.status == "pending", and_(table.c.status == "delivering", table.c.lease_until < now)))
+        .values(status="dead", lease_owner=None, lease_until=None, updated_at=now,
+                last_error=f"the department has no webhook in rule set {ruleset_version}")
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_results(session: Session, results: Sequence[AttemptResult], *, worker_id: str) -> None:
+    """Write the outcomes: each delivery's new state, one attempt row per request made, and the
+    subscriptions a `410 Gone` disabled.
+
+    A delivery whose lease this worker no longer holds (it expired and another worker took it) is
+    left to that worker; its attempt is still logged, because the request did happen."""
+    if not results:
+        return
+    table = DELIVERIES
+    stamp = UTCDateTime()
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.lease_owner == worker_id, table.c.status == "delivering")
+        .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next", type_=stamp), last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"), delivered_at=bindparam("b_delivered", type_=stamp),
+                updated_at=bindparam("b_updated", type_=stamp), lease_owner=None, lease_until=None),
+        [{"b_id": r.delivery_id, "b_status": r.decision.status, "b_attempts": r.attempts,
+          "b_next": r.decision.next_attempt_at, "b_code": r.status_code, "b_error": r.decision.error,
+          "b_delivered": r.recorded_at if r.decision.status == "delivered" else None, "b_updated": r.recorded_at}
+         for r in results],
+    )
+    attempts = [{"delivery_id": r.delivery_id, "started_at": r.started_at, "status_code": r.status_code,
+                 "latency_ms": r.latency_ms, "error": r.error, "response_body": r.response_body}
+                for r in results if r.attempted]
+    if attempts:
+        session.execute(insert(ATTEMPTS), attempts)
+    for r in results:
+        if r.decision.disable:
+            set_subscription(session, r.department, enabled=False, now=r.recorded_at,
+                             reason=f"{r.status_code} Gone answered at {_iso(r.recorded_at)}")
+
+
+def set_subscription(session: Session, department: str, *, enabled: bool, now: datetime,
+                     reason: str | None = None) -> None:
+    """Enable or disable a department's subscription (an upsert: safe when two workers race)."""
+    values = {"department": department, "enabled": enabled, "disabled_reason": None if enabled else reason,
+              "disabled_at": None if enabled else now, "updated_at": now}
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(SUBSCRIPTIONS).values(**values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["department"], set_={k: v for k, v in values.items() if k != "department"}))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

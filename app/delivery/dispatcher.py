@@ -1,0 +1,327 @@
+"""The outbox dispatcher: signed webhook deliveries to the departments' systems.
+
+Each department's endpoint is a lane with its own concurrency, so a slow, dead or throttled endpoint
+only ever occupies its own lane and never delays the others. Rows are claimed with a lease in a short
+transaction, posted with no transaction open, and the outcomes recorded in batches in another short
+transaction; all database work runs on one thread of the dispatcher's own, off the event loop.
+Any number of dispatchers (threads or processes) may run against one database: a lease is held by
+one worker at a time, so each event is sent once unless a worker dies mid-call (then the lease
+expires and another worker sends it again, with the same `webhook-id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction
+from app.delivery.claims import AttemptResult, Claimed, bury_orphans, claim_due, record_results
+from app.delivery.schedule import Decision, Outcome, RetrySchedule, decide
+from app.delivery.signing import sign_payload
+from app.rules.holder import RuleSetHolder
+from app.rules.model import Webhook
+from app.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RESPONSE_BODY_LIMIT = 1024
+USER_AGENT = "webcare-router-webhooks/1"
+
+
+def webhook_id(event_id: int) -> str:
+    """The `webhook-id` of an event: the same on every attempt and every redelivery."""
+    return f"evt_{event_id}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Lane:
+    in_flight: int = 0
+    paused_until: datetime | None = None
+
+
+class Dispatcher:
+    """Delivers pending webhook deliveries; see the module docstring for the guarantees.
+
+    `concurrency` is per endpoint (department); `batch_size` caps the rows one claim takes per
+    endpoint; `timeout` bounds a whole attempt (connect, send, first KB of the answer);
+    `lease_seconds` must leave room for a timed-out attempt and its recording.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
+                 worker_id: str, client: httpx.AsyncClient | None = None, batch_size: int = 50,
+                 concurrency: int = 16, lease_seconds: float = 60.0, timeout: float = 10.0,
+                 schedule: RetrySchedule | None = None, idle_seconds: float = 0.5, sweep_seconds: float = 10.0,
+                 rng: random.Random | None = None, clock: Callable[[], datetime] = utc_now):
+        if lease_seconds < 2 * timeout + 5:
+            raise ValueError("lease_seconds must exceed twice the timeout plus 5 s, so a lease outlives its call")
+        if batch_size < 1 or concurrency < 1:
+            raise ValueError("batch_size and concurrency are at least 1")
+        self.sessions = sessions
+        self.rules = rules
+        self.secrets = secrets
+        self.worker_id = worker_id
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.timeout = timeout
+        self.schedule = schedule or RetrySchedule()
+        self.idle_seconds = idle_seconds
+        self.sweep_seconds = sweep_seconds
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._client = client
+        self._owns_client = client is None
+        self._lanes: dict[str, _Lane] = {}
+        self._db_thread: ThreadPoolExecutor | None = None
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._results: list[AttemptResult] = []
+        self._results_ready: asyncio.Event | None = None
+        self.attempted = 0
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Claim one batch (per endpoint up to `min(batch_size, concurrency)`), deliver it
+        concurrently, record the outcomes; return how many deliveries were handled. Every step
+        uses `now` (default: the clock), so tests can step time forward."""
+        moment = now or self._clock()
+        wanted = self._wanted(moment, cap=min(self.batch_size, self.concurrency))
+        claimed = await self._db(self._claim, wanted, moment, True)
+        results = await asyncio.gather(*(self._handle(c, now=moment) for c in claimed))
+        await self._db(self._record, list(results))
+        self.attempted += len(results)
+        return len(results)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, then finish the calls in flight (each bounded by `timeout`),
+        record them and return. Claims more for an endpoint as soon as one of its calls ends; sleeps
+        at most `idle_seconds` when there is nothing to do, or until `wake()`."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._results_ready = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        recorder = asyncio.create_task(self._record_loop())
+        last_sweep = -float("inf")
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                now = self._clock()
+                sweep = time.monotonic() - last_sweep >= self.sweep_seconds
+                wanted = self._wanted(now, cap=self.batch_size)
+                claimed: list[Claimed] = []
+                if wanted or sweep:
+                    try:
+                        claimed = await self._db(self._claim, wanted, now, sweep)
+                    except Exception:  # e.g. the database restarting: keep going, try again shortly
+                        log.exception("claiming deliveries failed")
+                        await _wait_any(stop, stop, timeout=self.idle_seconds)
+                        continue
+                    last_sweep = time.monotonic() if sweep else last_sweep
+                for item in claimed:
+                    self._lanes[item.department].in_flight += 1
+                    task = asyncio.create_task(self._deliver(item))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await _wait_any(self._wakeup, stop, timeout=self.idle_seconds)
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self._closing = True
+            self._results_ready.set()
+            await recorder
+            await self.aclose()
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than after the idle sleep. Safe from any thread (call
+        it after committing new events)."""
+        loop, event = self._loop, self._wakeup
+        if loop is None or event is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this dispatcher made (a client passed in is the caller's) and its
+        database thread; a later run makes new ones."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        if self._db_thread is not None:
+            self._db_thread.shutdown(wait=True)
+            self._db_thread = None
+
+    # -- the loop's parts ---------------------------------------------------------------------
+
+    def _wanted(self, now: datetime, *, cap: int) -> dict[str, int]:
+        """Free slots per endpoint of the current rule set, skipping throttled endpoints."""
+        wanted: dict[str, int] = {}
+        for department, config in self.rules.current.departments.items():
+            if config.webhook is None:
+                continue
+            lane = self._lanes.setdefault(department, _Lane())
+            if lane.paused_until is not None and lane.paused_until > now:
+                continue
+            free = min(cap, self.concurrency - lane.in_flight)
+            if free > 0:
+                wanted[department] = free
+        return wanted
+
+    async def _deliver(self, item: Claimed) -> None:
+        try:
+            result = await self._handle(item, now=None)
+        finally:
+            self._lanes[item.department].in_flight -= 1
+        self._results.append(result)
+        self.attempted += 1
+        assert self._results_ready is not None and self._wakeup is not None
+        self._results_ready.set()
+        self._wakeup.set()
+
+    async def _record_loop(self) -> None:
+        """Record outcomes in batches: whatever finished while the previous batch was written.
+        Returns once `run_forever` is closing and everything is recorded."""
+        assert self._results_ready is not None and self._wakeup is not None
+        while True:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            batch, self._results = self._results, []
+            if batch:
+                try:
+                    await self._db(self._record, batch)
+                except Exception:
+                    # The leases expire and the rows are sent again: at least once, never lost.
+                    log.exception("recording %d delivery outcomes failed", len(batch))
+                self._wakeup.set()  # the next event of those cases may now be claimable
+            if self._closing and not self._results:
+                return
+
+    async def _handle(self, item: Claimed, *, now: datetime | None) -> AttemptResult:
+        """Send one claimed delivery with the webhook as configured now; never raises."""
+        department = self.rules.current.departments.get(item.department)
+        webhook = department.webhook if department is not None else None
+        if webhook is None:
+            moment = now or self._clock()
+            decision = Decision(status="dead", next_attempt_at=moment,
+                                error=f"the department has no webhook in rule set {self.rules.current.version}")
+            return AttemptResult(delivery_id=item.delivery_id, department=item.department, attempts=item.attempts,
+                                 decision=decision, recorded_at=moment, attempted=False)
+        started = now or self._clock()
+        began = time.perf_counter()
+        body_text: str | None = None
+        try:
+            outcome, body_text = await self._post(webhook, item, started)
+        except Exception as exc:  # a bad secret or a bug: logged on the delivery, retried later
+            log.exception("delivery %s failed before an answer", item.delivery_id)
+            outcome = Outcome(status_code=None, error=f"{type(exc).__name__}: {exc}")
+        latency_ms = int((time.perf_counter() - began) * 1000)
+        finished = now or self._clock()
+        attempts = item.attempts + 1
+        decision = decide(outcome, attempts=attempts, now=finished, schedule=self.schedule, rng=self._rng)
+        if decision.pause_until is not None:
+            lane = self._lanes.setdefault(item.department, _Lane())
+            lane.paused_until = max(lane.paused_until or decision.pause_until, decision.pause_until)
+        return AttemptResult(delivery_id=item.delivery_id, department=item.department, attempts=attempts,
+                             decision=decision, recorded_at=finished, started_at=started,
+                             status_code=outcome.status_code, latency_ms=latency_ms,
+                             error=None if decision.status == "delivered" else decision.error,
+                             response_body=body_text)
+
+    async def _post(self, webhook: Webhook, item: Claimed, at: datetime) -> tuple[Outcome, str | None]:
+        secrets = [self.secrets.get(webhook.secret_env, webhook=True)]
+        previous = self.secrets.optional(webhook.previous_secret_env)
+        if previous:
+            secrets.append(previous)
+        body = json.dumps(item.body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = sign_payload(secrets, webhook_id(item.event_id), int(at.timestamp()), body)
+        headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+        client = self._http()
+        request = client.build_request("POST", webhook.url, content=body, headers=headers)
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    text = await _read_prefix(response, RESPONSE_BODY_LIMIT)
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(status_code=None, error=f"timeout after {self.timeout:g} s"), None
+        except httpx.HTTPError as exc:
+            return Outcome(status_code=None, error=f"connection error: {type(exc).__name__}: {exc}"), None
+        return Outcome(status_code=response.status_code, retry_after=response.headers.get("retry-after"),
+                       location=response.headers.get("location")), text
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # Each lane bounds its own connections; a shared pool limit would let one dead
+            # endpoint's hanging connections queue the others.
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout), follow_redirects=False,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=4 * self.concurrency))
+        return self._client
+
+    # -- database (on the dispatcher's own thread, one short transaction per call) -------------
+
+    async def _db(self, function: Callable[..., T], *args: Any) -> T:
+        # One thread: the dispatcher's transactions never overlap each other, and the event loop
+        # never waits on the database.
+        if self._db_thread is None:
+            self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatcher-db")
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, function, *args)
+
+    def _claim(self, wanted: dict[str, int], now: datetime, sweep: bool) -> list[Claimed]:
+        ruleset = self.rules.current
+        with transaction(self.sessions) as session:
+            if sweep:
+                with_webhook = [d for d, c in ruleset.departments.items() if c.webhook is not None]
+                buried = bury_orphans(session, with_webhook=with_webhook, ruleset_version=ruleset.version, now=now)
+                if buried:
+                    log.warning("%d deliveries are dead: their department has no webhook any more", buried)
+            return claim_due(session, wanted=wanted, now=now, worker_id=self.worker_id, lease=self.lease)
+
+    def _record(self, results: list[AttemptResult]) -> None:
+        with transaction(self.sessions) as session:
+            record_results(session, results, worker_id=self.worker_id)
+
+
+async def _read_prefix(response: httpx.Response, limit: int) -> str:
+    """The first `limit` bytes of the body, decoded leniently (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
+
+
+async def _wait_any(first: asyncio.Event, second: asyncio.Event, *, timeout: float) -> None:
+    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+    _done, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in pending:
+        waiter.cancel()
+
