@@ -66,6 +66,42 @@ def serve(
 
 
 @cli.command()
+def worker() -> None:
+    """Run the background workers only (delivery, ...), without the HTTP server."""
+    import asyncio
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+    from app.migrate import upgrade_to_head
+    from app.observability import configure_logging
+    from app.rules import RuleSetError, load_ruleset
+    from app.rules.holder import RuleSetHolder
+    from app.secrets import SecretStore
+    from app.workers import Workers
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    engine = make_engine(settings.effective_database_url)
+    upgrade_to_head(engine)
+    try:
+        rules = RuleSetHolder(settings.rules_dir, load_ruleset(settings.rules_dir))
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from exc
+    secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Workers(make_sessionmaker(engine), rules, secrets).run_until(stop)
+
+    asyncio.run(run())
+
+
+@cli.command()
 def send(
     connector: Annotated[str, typer.Option(help="a `standard` connector of routing_rules/connectors.yaml")],
     text: Annotated[str, typer.Option(help="the mention's text")],

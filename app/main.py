@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or make_engine(settings.effective_database_url)
 
     app = api_shell()
+    app.state.workers = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions or make_sessionmaker(engine)
@@ -70,8 +71,20 @@ def api_shell() -> FastAPI:
     """The routes, error handlers and middleware without any state: what `webcare openapi` prints."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings: Settings | None = getattr(app.state, "settings", None)
+        workers = None
+        if settings is not None and settings.workers_enabled:
+            from app.workers import Workers
+
+            workers = Workers(app.state.sessions, app.state.rules, app.state.secrets)
+            app.state.workers = workers
+            await workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                await workers.stop()
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)

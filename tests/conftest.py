@@ -74,7 +74,8 @@ def rules_dir() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, rules_dir: Path) -> Settings:
-    return Settings(env="development", rules_dir=rules_dir, var_dir=tmp_path / "var", log_format="text")
+    return Settings(env="development", rules_dir=rules_dir, var_dir=tmp_path / "var", log_format="text",
+                    workers_enabled=False)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,12 +31,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[dict[str, str]]:
+@contextmanager
+def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES,
+                  extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """A live `webcare serve` on a free port with a database of its own; yields its environment
+    (with `base`, the URL) once `/readyz` answers."""
     port = free_port()
     with scratch_database_url(tmp_path) as url:
         env = {**os.environ, "WEBCARE_DATABASE_URL": url, "WEBCARE_VAR_DIR": str(tmp_path / "var"),
-               "WEBCARE_RULES_DIR": str(EXAMPLE_RULES), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json"}
+               "WEBCARE_RULES_DIR": str(rules), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json",
+               **(extra_env or {})}
         log = (tmp_path / "serve.log").open("w")
         process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -55,6 +60,12 @@ def service(tmp_path: Path) -> Iterator[dict[str, str]]:
             process.terminate()
             process.wait(timeout=20)
             log.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with start_service(tmp_path) as env:
+        yield env
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -52,6 +52,7 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
         session.add(row)
         rows.append(row)
         if webhook is not None and (webhook.events is None or type in webhook.events):
+            session.info["outbox_written"] = True  # app.workers wakes the dispatcher after the commit
             session.add(Delivery(event=row, department=department, case_id=case.id, event_type=type,
                                  status="pending", attempts=0, next_attempt_at=now, created_at=now,
                                  updated_at=now))
