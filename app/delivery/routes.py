@@ -1,0 +1,212 @@
+"""The delivery log for ops (SPEC §2): deliveries and their attempts, redelivery, subscriptions.
+
+Leads may read deliveries; everything else here is for ops.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app.cases.models import format_ref, parse_ref
+from app.delivery.dispatcher import webhook_id
+from app.delivery.log import (
+    DeliveryFilter,
+    RedeliveryRefused,
+    SubscriptionState,
+    attempts_of,
+    enable_subscription,
+    list_deliveries,
+    redeliver,
+    subscription_states,
+)
+from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
+from app.mentions.schema import utc_now
+from app.web.deps import ActiveRuleSet, Caller, DbSession, require_role
+from app.web.idempotency import request_fingerprint, run_idempotent
+from app.web.problems import Conflict, NotFound, ValidationProblem
+
+router = APIRouter(prefix="/api/v1", tags=["deliveries"])
+
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
+                                                    description="repeat a request safely (kept 24 h)")]
+
+
+class DeliveryAttemptOut(BaseModel):
+    """One HTTP attempt. `status_code` is null when no answer came (see `error`)."""
+
+    id: int
+    started_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    response_body: str | None = Field(description="the first KB of the answer")
+
+
+class DeliveryOut(BaseModel):
+    """One event's delivery to one department's webhook. Dead letters have `status` dead."""
+
+    id: int
+    event_id: int
+    webhook_id: str = Field(description="the `webhook-id` header: the same on every attempt and redelivery")
+    department: str
+    case: str = Field(examples=["WC-000123"])
+    type: str
+    status: str = Field(description="pending | delivering | delivered | dead")
+    attempt_count: int = Field(description="attempts since it was (re)queued; `attempts` lists them all")
+    next_attempt_at: datetime | None = Field(description="when a pending delivery is due")
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    attempts: list[DeliveryAttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class SubscriptionOut(BaseModel):
+    """A department's webhook as the active rule set configures it, and its state in the database."""
+
+    department: str
+    name: str
+    url: str
+    events: list[str] | None = Field(description="the event types it receives; null means every type")
+    enabled: bool
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    pending: int = Field(description="deliveries waiting or in flight")
+    dead: int = Field(description="dead letters")
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    next_cursor: str | None = None
+
+
+def delivery_out(row: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
+    return DeliveryOut(
+        id=row.id, event_id=row.event_id, webhook_id=webhook_id(row.event_id), department=row.department,
+        case=format_ref(row.case_id), type=row.event_type, status=row.status, attempt_count=row.attempts,
+        next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+        last_status_code=row.last_status_code, last_error=row.last_error, created_at=row.created_at,
+        updated_at=row.updated_at, delivered_at=row.delivered_at,
+        attempts=[DeliveryAttemptOut(id=a.id, started_at=a.started_at, status_code=a.status_code,
+                                     latency_ms=a.latency_ms, error=a.error, response_body=a.response_body)
+                  for a in attempts])
+
+
+def subscription_out(state: SubscriptionState) -> SubscriptionOut:
+    return SubscriptionOut(department=state.department, name=state.name, url=state.url,
+                           events=list(state.events) if state.events is not None else None, enabled=state.enabled,
+                           disabled_reason=state.disabled_reason, disabled_at=state.disabled_at,
+                           pending=state.pending, dead=state.dead)
+
+
+def _encode(delivery_id: int) -> str:
+    return base64.urlsafe_b64encode(f"d{delivery_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("d") or not raw[1:].isdigit():
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationProblem([{"field": "cursor", "message": "not a cursor of this list"}]) from exc
+
+
+@router.get("/deliveries", response_model=DeliveryPage, summary="Outbound deliveries with their attempts",
+            dependencies=[require_role("lead")])
+def get_deliveries(
+    session: DbSession,
+    department: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[list[str] | None, Query(description="pending | delivering | delivered | dead")] = None,
+    case: Annotated[list[str] | None, Query(description="case ref, e.g. WC-000123")] = None,
+    type: Annotated[list[str] | None, Query(description="event type, e.g. case.handed_off")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    """Newest first (leads and ops). Repeat a filter for several values; `status=dead` lists the
+    dead letters. Each delivery carries every attempt, oldest first."""
+    errors = [{"field": "status", "message": f"unknown status {s}; one of {', '.join(DELIVERY_STATUSES)}"}
+              for s in status or () if s not in DELIVERY_STATUSES]
+    case_ids = []
+    for ref in case or ():
+        case_id = parse_ref(ref)
+        if case_id is None:
+            errors.append({"field": "case", "message": f"{ref} is not a case ref (WC- and six or more digits)"})
+        else:
+            case_ids.append(case_id)
+    if errors:
+        raise ValidationProblem(errors)
+    filters = DeliveryFilter(department=department or (), status=status or (), case_id=case_ids, type=type or (),
+                             limit=limit,
+                             before_id=_decode(cursor) if cursor else None)
+    rows, attempts, next_before = list_deliveries(session, filters)
+    return DeliveryPage(items=[delivery_out(row, attempts[row.id]) for row in rows],
+                        next_cursor=_encode(next_before) if next_before is not None else None)
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut,
+             summary="Queue a delivered or dead delivery again", dependencies=[require_role("ops")],
+             responses={404: {"description": "No such delivery"},
+                        409: {"description": "Still pending or in flight, or its department has no webhook now"}})
+def post_redeliver(delivery_id: int, request: Request, session: DbSession, principal: Caller,
+                   ruleset: ActiveRuleSet, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    """Ops. The delivery becomes pending and due now with a fresh retry budget; its attempt history
+    is kept, and it is sent with the same `webhook-id` (a receiver that deduplicates on it will
+    see a duplicate). It still waits for earlier open deliveries of its case to the same
+    department, and for a disabled subscription to be re-enabled."""
+    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    now = utc_now()
+
+    def act() -> DeliveryOut:
+        try:
+            redeliver(session, delivery, ruleset=ruleset, now=now)
+        except RedeliveryRefused as exc:
+            raise Conflict(str(exc)) from exc
+        return delivery_out(delivery, attempts_of(session, [delivery.id])[delivery.id])
+
+    return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
+                          fingerprint=request_fingerprint("POST", request.url.path, {}))
+
+
+@router.get("/subscriptions", response_model=SubscriptionPage, summary="The departments' webhook subscriptions",
+            dependencies=[require_role("ops")])
+def get_subscriptions(session: DbSession, ruleset: ActiveRuleSet) -> SubscriptionPage:
+    """Ops. Every department of the active rule set that has a webhook: its URL and event types,
+    whether it is enabled (a `410 Gone` disables it), and its pending and dead counts."""
+    return SubscriptionPage(items=[subscription_out(s) for s in subscription_states(session, ruleset)])
+
+
+@router.post("/subscriptions/{department}/enable", response_model=SubscriptionOut,
+             summary="Re-enable a disabled subscription", dependencies=[require_role("ops")],
+             responses={404: {"description": "The department has no webhook in the active rule set"}})
+def post_enable_subscription(department: str, request: Request, session: DbSession, principal: Caller,
+                             ruleset: ActiveRuleSet, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    """Ops. Enabling an enabled subscription changes nothing. Its held deliveries resume, in order."""
+    config = ruleset.departments.get(department)
+    if config is None or config.webhook is None:
+        raise NotFound(f"department {department} has no webhook in rule set {ruleset.version}")
+    now = utc_now()
+
+    def act() -> SubscriptionOut:
+        enable_subscription(session, department, now=now)
+        state = next(s for s in subscription_states(session, ruleset) if s.department == department)
+        return subscription_out(state)
+
+    return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
+                          fingerprint=request_fingerprint("POST", request.url.path, {}))
