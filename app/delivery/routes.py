@@ -168,7 +168,8 @@ def post_redeliver(delivery_id: int, request: Request, session: DbSession, princ
     is kept, and it is sent with the same `webhook-id` (a receiver that deduplicates on it will
     see a duplicate). It still waits for earlier open deliveries of its case to the same
     department, and for a disabled subscription to be re-enabled."""
-    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    # Locked so a dispatcher's claim (SKIP LOCKED) cannot take it halfway through.
+    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(of=Delivery))
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
     now = utc_now()
