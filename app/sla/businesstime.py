@@ -8,7 +8,7 @@ The primitives are `advance` ("the instant when N open seconds have elapsed") an
 `open_seconds_between`. Everything else is built on them:
 
 - `deadline` applies a policy `Duration` (`s`/`m`/`h` open time, or `Nd` whole open days);
-- `budget_seconds` turns any duration into open seconds from a start, so that a timer can be stored
+- `budget_time` (`budget_seconds`) turns any duration into open time from a start, so that a timer can be stored
   as "budget, elapsed so far" and survive pauses and moves between calendars;
 - `warning_at` (also for escalation steps) places a fraction of the open time between two instants;
 - `advance_with_pauses` / `deadline_with_pauses` skip paused stretches.
@@ -129,14 +129,19 @@ def deadline(calendar: Calendar, start: datetime, duration: Duration) -> datetim
     return _days_later(calendar, start, duration.amount)
 
 
-def budget_seconds(calendar: Calendar, start: datetime, duration: Duration) -> float:
-    """The open seconds a timer of `duration` started at `start` may run: the amount for `s`/`m`/`h`,
+def budget_time(calendar: Calendar, start: datetime, duration: Duration) -> timedelta:
+    """The open time a timer of `duration` started at `start` may run: the amount for `s`/`m`/`h`,
     the open time until the `Nd` deadline for days. Store this with the timer; it is what pauses and
-    calendar moves draw down."""
+    calendar moves draw down. Raises NeverOpenError for days on a calendar that does not open."""
     seconds = duration.open_seconds
     if seconds is not None:
-        return float(seconds)
-    return open_seconds_between(calendar, start, deadline(calendar, start, duration))
+        return timedelta(seconds=seconds)
+    return open_time_between(calendar, start, deadline(calendar, start, duration))
+
+
+def budget_seconds(calendar: Calendar, start: datetime, duration: Duration) -> float:
+    """`budget_time` in seconds."""
+    return budget_time(calendar, start, duration) / _ONE_SECOND
 
 
 def warning_at(calendar: Calendar, start: datetime, due: datetime, fraction: float) -> datetime:
@@ -182,11 +187,8 @@ def advance_with_pauses(calendar: Calendar, start: datetime, seconds: float | ti
 def deadline_with_pauses(calendar: Calendar, start: datetime, duration: Duration,
                          pauses: Iterable[Pause]) -> datetime | None:
     """`deadline`, pushed back by the open time spent in pauses; None while a pause is open. An `Nd`
-    duration is first turned into its open seconds from `start` (`budget_seconds`)."""
-    seconds = duration.open_seconds
-    budget = timedelta(seconds=seconds) if seconds is not None else \
-        open_time_between(calendar, start, deadline(calendar, start, duration))
-    return advance_with_pauses(calendar, start, budget, pauses)
+    duration is first turned into its open time from `start` (`budget_time`)."""
+    return advance_with_pauses(calendar, start, budget_time(calendar, start, duration), pauses)
 
 
 def _days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
