@@ -108,6 +108,10 @@ def _week(f: YamlFile, node: Node, what: str) -> tuple[tuple[Interval, ...], ...
         f.error(second, f"{what}: {second.value} overlaps {first.value} ({f.where(first)}) on {', '.join(names)}")
     if clashes or not ok:
         return None
+    if not any(days):
+        # Deadline arithmetic on such a calendar could never end: say so here, not in the sweeper.
+        f.error(node, f"{what}: hours has no open interval on any day (use 24/7 for always open)")
+        return None
     return tuple(tuple(sorted(i for i, _ in d)) for d in days)
 
 
