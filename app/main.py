@@ -21,6 +21,7 @@ from app.rules.holder import RuleSetHolder
 from app.rules.routes import router as rules_router
 from app.secrets import SecretStore
 from app.settings import Settings, get_settings
+from app.ui.router import mount_ui
 from app.web.problems import install_problem_handlers
 
 API_DESCRIPTION = """Webcare Router turns social-media mentions into owned, timed cases.
@@ -91,6 +92,7 @@ def api_shell() -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for router in (ingest_router, cases_router, case_actions_router, events_router, rules_router, health_router):
         app.include_router(router)
+    mount_ui(app)
     return app
 
 

@@ -1,0 +1,68 @@
+"""English and Dutch texts of the UI, chosen per user; times shown in Europe/Amsterdam.
+
+Guarantees: both catalogs have exactly the same keys (a test checks); a missing key raises KeyError
+rather than showing a raw key to an agent; every time is converted to Europe/Amsterdam before it is
+formatted, whatever zone it came in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from app.ui.texts_en import EN
+from app.ui.texts_nl import NL
+
+LANGUAGES = ("en", "nl")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+CATALOGS: dict[str, dict[str, str]] = {"en": EN, "nl": NL}
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+}
+
+
+class Translator:
+    """`t(key, **values)` for one language, plus formatters for times, events and fields."""
+
+    def __init__(self, language: str):
+        self.language = language if language in CATALOGS else "en"
+        self.catalog = CATALOGS[self.language]
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self.catalog[key]
+        return text.format(**values) if values else text
+
+    def optional(self, key: str, fallback: str) -> str:
+        return self.catalog.get(key, fallback)
+
+    def dt(self, value: datetime | None) -> str:
+        """`2 Dec 2026 14:05` in Amsterdam time."""
+        if value is None:
+            return "—"
+        local = value.astimezone(AMSTERDAM)
+        return f"{local.day} {MONTHS[self.language][local.month - 1]} {local.year} {local:%H:%M}"
+
+    def dt_text(self, value: object) -> str:
+        """Like `dt` for an ISO 8601 string (as JSON documents carry times)."""
+        if isinstance(value, datetime):
+            return self.dt(value)
+        try:
+            return self.dt(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        except ValueError:
+            return str(value)
+
+    def event(self, kind: str) -> str:
+        return self.optional("event." + kind, kind.replace("_", " "))
+
+    def field(self, name: str) -> str:
+        return self.optional("field." + name, name.replace("_", " "))
+
+    def timer(self, kind: str) -> str:
+        return self.optional("timer." + kind, kind.replace("_", " "))
+
+
+@cache
+def translator(language: str) -> Translator:
+    return Translator(language)

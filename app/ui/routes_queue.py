@@ -1,0 +1,160 @@
+"""The queue page and its live event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.cases.models import STATUSES, Case, format_ref
+from app.mentions.model import CHANNELS
+from app.mentions.schema import utc_now
+from app.rules import RuleSet
+from app.ui.casepage import departments_of
+from app.ui.deps import UiUser, in_transaction
+from app.ui.i18n import Translator, translator
+from app.ui.live import broadcaster_for
+from app.ui.queue import (
+    PRIORITIES,
+    QUEUE_LIMIT,
+    QueueCounts,
+    QueueFilter,
+    changed_cases,
+    queue_cases,
+    queue_conditions,
+    queue_counts,
+)
+from app.ui.rows import QueueRow, queue_rows
+from app.ui.sessions import SessionInfo
+from app.ui.templating import base_context, render, render_fragment
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+KEEPALIVE_SECONDS = 15.0
+MIN_BATCH_INTERVAL = 0.5  # a page re-evaluates at most twice a second, however busy the system
+MAX_STREAM_SECONDS = 600.0  # then the browser reconnects, and the session is checked again
+
+
+def filter_of(request: Request, ruleset: RuleSet) -> QueueFilter:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return QueueFilter.from_params(params, departments=ruleset.departments)
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    query: str
+    count: int
+    count_key: str
+    current: bool
+
+
+def chips(f: QueueFilter, counts: QueueCounts, t: Translator) -> list[Chip]:
+    base = QueueFilter()
+    options = [
+        (t("queue.all_active"), base, counts.active, "active"),
+        (t("queue.mine"), base.with_(assignee="me"), counts.assignee["me"], "assignee.me"),
+        (t("queue.unassigned"), base.with_(assignee="none"), counts.assignee["none"], "assignee.none"),
+        (t("sla.warned"), base.with_(sla="warned"), counts.sla["warned"], "sla.warned"),
+        (t("sla.breached"), base.with_(sla="breached"), counts.sla["breached"], "sla.breached"),
+    ]
+    return [Chip(label, chip.query_string(), n, key, chip == f) for label, chip, n, key in options]
+
+
+def queue_total(session: Session, info: SessionInfo, f: QueueFilter) -> int:
+    return session.scalar(select(func.count()).select_from(Case).where(*queue_conditions(info.principal, f))) or 0
+
+
+@router.get("", include_in_schema=False)
+def ui_root() -> Response:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def queue_page(request: Request, info: UiUser) -> Response:
+    ruleset: RuleSet = request.app.state.rules.current
+    f = filter_of(request, ruleset)
+    t = translator(info.language)
+
+    def work(session: Session) -> dict[str, Any]:
+        principal = info.principal
+        cases = queue_cases(session, principal, f)
+        counts = queue_counts(session, principal, f)
+        return {"rows": queue_rows(session, cases, ruleset=ruleset, now=utc_now()), "counts": counts,
+                "total": queue_total(session, info, f), "cases": cases}
+
+    data = await in_transaction(request, work)
+    counts: QueueCounts = data["counts"]
+    channels = sorted(set(CHANNELS) | set(counts.channel) | set(f.channel))
+    flash = t("password.changed") if request.query_params.get("changed") == "password" else None
+    return render(request, info, "queue.html", {
+        **data, "f": f, "nav": "queue", "chips": chips(f, counts, t), "statuses": STATUSES,
+        "departments": departments_of(ruleset), "channels": channels, "priorities": PRIORITIES,
+        "limit": QUEUE_LIMIT, "flash": flash,
+    }, t=t)
+
+
+def _row_payload(rows: list[QueueRow], context: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"ref": row.ref, "key": row.key, "html": render_fragment("_queue_row.html", {**context, "row": row})}
+            for row in rows]
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get("/live/queue")
+async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
+    """Server-sent events for one queue page: `rows` events with `reset` (the whole page: on
+    connect and whenever changes may have been missed) or `upsert`/`remove` for changed cases,
+    each with the filter counts. Fed by the process's broadcaster; never polls the database itself."""
+    ruleset: RuleSet = request.app.state.rules.current
+    f = filter_of(request, ruleset)
+    context = base_context(request, info, translator(info.language))
+    broadcaster = broadcaster_for(request.app.state)
+    subscription = broadcaster.subscribe()
+
+    def snapshot(session: Session, ids: frozenset[int] | None) -> dict[str, Any]:
+        principal = info.principal
+        now = utc_now()
+        payload: dict[str, Any] = {}
+        if ids is None:
+            cases = queue_cases(session, principal, f)
+            payload["reset"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
+        else:
+            cases = changed_cases(session, principal, f, ids)
+            payload["upsert"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
+            present = {c.id for c in cases}
+            payload["remove"] = [format_ref(i) for i in sorted(ids - present)]
+        payload["counts"] = queue_counts(session, principal, f).as_json()
+        payload["total"] = queue_total(session, info, f)
+        return payload
+
+    async def events() -> AsyncIterator[str]:
+        started = time.monotonic()
+        try:
+            yield "retry: 2000\n\n"
+            yield sse("rows", await in_transaction(request, partial(snapshot, ids=None)))
+            while time.monotonic() - started < MAX_STREAM_SECONDS:
+                batch = await subscription.next_batch(KEEPALIVE_SECONDS)
+                if batch is not None and not batch:
+                    yield ": keepalive\n\n"
+                    continue
+                yield sse("rows", await in_transaction(request, partial(snapshot, ids=batch)))
+                await asyncio.sleep(MIN_BATCH_INTERVAL)
+        finally:
+            broadcaster.unsubscribe(subscription)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
