@@ -5,6 +5,7 @@ from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.ingest.models import StoredMention
+from app.sla.models import SlaTimer
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
-           "DepartmentEvent", "IdempotencyKey", "StoredMention", "Subscription", "User"]
+           "DepartmentEvent", "IdempotencyKey", "SlaTimer", "StoredMention", "Subscription", "User"]

@@ -39,8 +39,10 @@ class Workers:
     to finish what is in flight and waits for them."""
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore):
+        from app.sla.sweeper import SlaSweeper
+
         self.dispatcher = Dispatcher(sessions, rules, secrets, worker_id=worker_id())
-        self.workers: list[Worker] = [self.dispatcher]
+        self.workers: list[Worker] = [self.dispatcher, SlaSweeper(sessions, rules)]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions = sessions

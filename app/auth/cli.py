@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ApiToken, User
 from app.auth.service import AuthError, add_user, create_token, deactivate_user, get_user, revoke_token, set_password
@@ -18,7 +19,7 @@ users_app = typer.Typer(no_args_is_help=True, help="Manage users (agents, leads,
 tokens_app = typer.Typer(no_args_is_help=True, help="Manage API tokens.")
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+def _sessions() -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(get_settings().effective_database_url))
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.actions import ActionRequest, perform_action
-from app.cases.queries import case_thread, get_visible_case
+from app.cases.queries import case_thread, get_visible_case, timers_of
 from app.cases.schemas import CaseDetailOut, case_detail_out
 from app.mentions.schema import utc_now
 from app.observability import bind_case
@@ -100,7 +100,7 @@ def _act(name: str, ref: str, body: BaseModel, request: Request, session: DbSess
     def act() -> CaseDetailOut:
         perform_action(session, case, ActionRequest(name, payload), principal=principal, ruleset=ruleset, now=now)
         mentions, events = case_thread(session, case)
-        return case_detail_out(case, mentions, events)
+        return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], now)
 
     return run_idempotent(session, key=key, principal=principal, now=now, act=act,
                           fingerprint=request_fingerprint("POST", request.url.path, payload))

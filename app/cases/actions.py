@@ -18,6 +18,7 @@ from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
 from app.ingest.models import StoredMention
 from app.rules import RuleSet
+from app.sla.hooks import on_action
 from app.web.problems import Conflict, Forbidden, ValidationProblem
 
 TIMELINE_TYPE = {
@@ -45,8 +46,11 @@ class ActionRequest:
 
 
 def actor_kind(principal: Principal) -> str:
-    """`agent` for any user (leads and ops act as agents), `department` for a department token."""
-    return "department" if principal.kind == "department" else "agent"
+    """`agent` for any user (leads and ops act as agents), `department` for a department token;
+    system actors (`escalation`, `rule`) act as themselves."""
+    if principal.kind in ("department", "escalation", "rule"):
+        return principal.kind
+    return "agent"
 
 
 def perform_action(session: Session, case: Case, request: ActionRequest, *, principal: Principal,
@@ -72,6 +76,7 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
         raise Conflict(str(exc), allowed=exc.allowed) from exc
     data = _apply_effects(session, case, request, principal=principal, outcome=outcome, now=now)
     _apply_state(session, case, outcome, now=now)
+    on_action(session, case, request.name, owner_changed=outcome.owner_changed, ruleset=ruleset, now=now)
     record_event(session, case, type=TIMELINE_TYPE[request.name], at=now, actor_type=principal.kind,
                  actor=principal.name, data=data)
     _send_events(session, case, request, principal=principal, outcome=outcome, ruleset=ruleset, now=now,

@@ -21,7 +21,8 @@ class Case(Base):
     decision that opened the case: `{"ruleset_version", "rule_ids", "deciding_rule", "spans"}`.
     `return_status` remembers where a `pending_customer` case goes back to. `acknowledged_at` is set
     when the current owner acknowledges, and cleared when the owner changes; `external_ref` is the
-    owner's own ticket reference.
+    owner's own ticket reference. `due_at` (the nearest deadline of a running SLA timer) and
+    `sla_state` (the worst state of its active timers) are kept by `app.sla.timers` for the queue.
     """
 
     __tablename__ = "cases"
@@ -48,6 +49,8 @@ class Case(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     external_ref: Mapped[str | None] = mapped_column(String(200))
     acknowledged_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    sla_state: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_mention_at: Mapped[datetime]

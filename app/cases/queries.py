@@ -7,17 +7,18 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
 from app.ingest.models import StoredMention
+from app.sla.models import SlaTimer
 
-SORTS = ("-created_at", "created_at", "-updated_at", "updated_at")
+SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "due")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -40,6 +41,9 @@ class CaseFilter:
     channel: Sequence[str] = ()
     tag: Sequence[str] = ()
     assignee: Sequence[str] = ()
+    sla: Sequence[str] = ()
+    due_within: timedelta | None = None
+    now: datetime | None = None
     q: str | None = None
     sort: str = "-created_at"
     limit: int = DEFAULT_LIMIT
@@ -65,9 +69,11 @@ def list_cases(session: Session, principal: Principal, filters: CaseFilter) -> t
     """One page of cases and the cursor of the next page (None on the last page)."""
     if filters.sort not in SORTS:
         raise BadQuery("sort", f"sort must be one of {', '.join(SORTS)}")
+    if filters.sort == "due":
+        return _list_by_due(session, principal, filters)
     column = Case.created_at if filters.sort.endswith("created_at") else Case.updated_at
     descending = filters.sort.startswith("-")
-    query: Select[tuple[Case]] = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
+    query = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
     if filters.cursor:
         last_value, last_id = decode_cursor(filters.cursor)
         if descending:
@@ -83,6 +89,33 @@ def list_cases(session: Session, principal: Principal, filters: CaseFilter) -> t
     return rows, encode_cursor(last.created_at if column is Case.created_at else last.updated_at, last.id)
 
 
+def _list_by_due(session: Session, principal: Principal, filters: CaseFilter) -> tuple[list[Case], str | None]:
+    """Nearest SLA deadline first; cases without a running deadline last (by id)."""
+    query = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
+    if filters.cursor:
+        last_value, last_id = decode_cursor(filters.cursor, nullable=True)
+        if last_value is None:
+            query = query.where(Case.due_at.is_(None), Case.id > last_id)
+        else:
+            query = query.where(or_(Case.due_at > last_value, and_(Case.due_at == last_value, Case.id > last_id),
+                                    Case.due_at.is_(None)))
+    query = query.order_by(Case.due_at.is_(None), Case.due_at.asc(), Case.id.asc())
+    rows = list(session.scalars(query.limit(filters.limit + 1)))
+    if len(rows) <= filters.limit:
+        return rows, None
+    rows = rows[: filters.limit]
+    return rows, encode_cursor(rows[-1].due_at, rows[-1].id)
+
+
+def timers_of(session: Session, case_ids: Sequence[int]) -> dict[int, list[SlaTimer]]:
+    """Every timer segment of the given cases, by case id."""
+    found: dict[int, list[SlaTimer]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for timer in session.scalars(select(SlaTimer).where(SlaTimer.case_id.in_(list(case_ids)))):
+            found[timer.case_id].append(timer)
+    return found
+
+
 def case_thread(session: Session, case: Case) -> tuple[list[StoredMention], list[CaseEvent]]:
     """The case's mentions (oldest first) and timeline (in order)."""
     mentions = list(session.scalars(
@@ -92,16 +125,19 @@ def case_thread(session: Session, case: Case) -> tuple[list[StoredMention], list
     return mentions, events
 
 
-def encode_cursor(value: datetime, case_id: int) -> str:
-    raw = json.dumps([value.isoformat(), case_id]).encode()
+def encode_cursor(value: datetime | None, case_id: int) -> str:
+    raw = json.dumps([value.isoformat() if value else None, case_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The position a cursor points after; BadQuery when it is not one of ours."""
+def decode_cursor(cursor: str, *, nullable: bool = False) -> tuple[datetime, int]:
+    """The position a cursor points after; BadQuery when it is not one of ours. With `nullable`
+    the position may be "no deadline" (returned as None, typed loosely for the caller)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, case_id = json.loads(raw)
+        if value is None and nullable and isinstance(case_id, int):
+            return None, case_id  # type: ignore[return-value]
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None or not isinstance(case_id, int):
             raise ValueError
@@ -120,6 +156,10 @@ def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[C
         conditions.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag.in_(f.tag)))
     if f.assignee:
         conditions.append(or_(*(_assignee_condition(session, principal, a) for a in f.assignee)))
+    if f.sla:
+        conditions.append(Case.sla_state.in_(f.sla))
+    if f.due_within is not None:
+        conditions.append(Case.due_at <= (f.now or datetime.now(UTC)) + f.due_within)
     if f.q and f.q.strip():
         conditions.append(_search(f.q.strip()))
     return conditions

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.cases.queries import MAX_LIMIT, BadQuery, CaseFilter, case_thread, get_visible_case, list_cases
+from app.cases.queries import (
+    MAX_LIMIT,
+    BadQuery,
+    CaseFilter,
+    case_thread,
+    get_visible_case,
+    list_cases,
+    timers_of,
+)
 from app.cases.schemas import CaseDetailOut, CaseListOut, case_detail_out, case_out
+from app.mentions.schema import utc_now
+from app.observability import bind_case
 from app.web.deps import Caller, DbSession
 from app.web.problems import NotFound, ValidationProblem
 
@@ -15,7 +27,9 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 Status = Literal["open", "pending_department", "pending_customer", "resolved", "closed"]
 Priority = Literal["P1", "P2", "P3", "P4"]
-Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
+Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "due"]
+SlaState = Literal["running", "warned", "breached", "paused"]
+DUE_WITHIN = re.compile(r"^(\d+)([smhd])$")
 
 
 @router.get("", response_model=CaseListOut, summary="List cases")
@@ -28,19 +42,33 @@ def get_cases(
     channel: Annotated[list[str], Query()] = [],  # noqa: B006
     tag: Annotated[list[str], Query()] = [],  # noqa: B006
     assignee: Annotated[list[str], Query(description="`me`, `none` or a username")] = [],  # noqa: B006
+    sla: Annotated[list[SlaState], Query(description="the worst state of the case's active timers")] = [],  # noqa: B006
+    due_within: Annotated[str | None, Query(pattern=r"^\d+[smhd]$", description="e.g. 30m: the nearest "
+                                            "deadline falls within this wall-clock time (or has passed)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="text, author or case ref")] = None,
     sort: Sort = "-created_at",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> CaseListOut:
     """Cases the caller may read, newest first by default; `next_cursor` pages on (keyset)."""
+    now = utc_now()
     filters = CaseFilter(status=status, department=department, priority=priority, channel=channel, tag=tag,
-                         assignee=assignee, q=q, sort=sort, limit=limit, cursor=cursor)
+                         assignee=assignee, sla=sla, due_within=_duration(due_within), now=now, q=q, sort=sort,
+                         limit=limit, cursor=cursor)
     try:
         cases, next_cursor = list_cases(session, principal, filters)
     except BadQuery as exc:
         raise ValidationProblem([{"field": exc.field, "message": str(exc)}]) from exc
-    return CaseListOut(items=[case_out(c) for c in cases], next_cursor=next_cursor)
+    timers = timers_of(session, [c.id for c in cases])
+    return CaseListOut(items=[case_out(c, timers[c.id], now) for c in cases], next_cursor=next_cursor)
+
+
+def _duration(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    match = DUE_WITHIN.match(text)
+    assert match is not None  # the query pattern admitted it
+    return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
 
 
 @router.get("/{ref}", response_model=CaseDetailOut, summary="Read one case",
@@ -50,5 +78,6 @@ def get_case(ref: str, session: DbSession, principal: Caller) -> CaseDetailOut:
     case = get_visible_case(session, principal, ref)
     if case is None:
         raise NotFound(f"no case {ref}")
+    bind_case(case.ref)
     mentions, events = case_thread(session, case)
-    return case_detail_out(case, mentions, events)
+    return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], utc_now())

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.models import Case, CaseEvent
 from app.ingest.models import StoredMention
+from app.sla.models import SlaTimer
 
 
 class SpanOut(BaseModel):
@@ -33,10 +34,29 @@ class AuthorOut(BaseModel):
 
 
 class TimerOut(BaseModel):
-    due_at: datetime
+    """The current segment of one timer. `seconds_left` is wall-clock time until `due_at` (negative
+    once breached); null while paused or stopped."""
+
+    due_at: datetime | None
     state: str
     seconds_left: int | None
     department: str | None
+    started_at: datetime
+    warn_at: datetime | None
+
+
+class TimerSegmentOut(BaseModel):
+    """One timer segment, closed ones included."""
+
+    kind: str
+    department: str
+    calendar: str
+    state: str
+    started_at: datetime
+    due_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
 
 
 class CaseOut(BaseModel):
@@ -96,7 +116,7 @@ class CaseDetailOut(CaseOut):
 
     mentions: list[MentionOut]
     timeline: list[TimelineEntryOut]
-    sla_history: list[dict[str, Any]]
+    sla_history: list[TimerSegmentOut]
 
 
 class CaseListOut(BaseModel):
@@ -104,17 +124,33 @@ class CaseListOut(BaseModel):
     next_cursor: str | None
 
 
-def case_out(case: Case) -> CaseOut:
-    return CaseOut(**_case_fields(case))
+def current_timers(timers: list[SlaTimer], now: datetime) -> dict[str, TimerOut]:
+    """The latest segment of each timer kind."""
+    latest: dict[str, SlaTimer] = {}
+    for timer in sorted(timers, key=lambda t: (t.started_at, t.id)):
+        latest[timer.kind] = timer
+    return {kind: TimerOut(due_at=t.due_at, state=t.state, department=t.department, started_at=t.started_at,
+                           warn_at=t.warn_at,
+                           seconds_left=int((t.due_at - now).total_seconds()) if t.active and t.due_at else None)
+            for kind, t in latest.items()}
 
 
-def case_detail_out(case: Case, mentions: list[StoredMention], events: list[CaseEvent]) -> CaseDetailOut:
+def case_out(case: Case, timers: list[SlaTimer] | None = None, now: datetime | None = None) -> CaseOut:
+    return CaseOut(**_case_fields(case, timers or [], now))
+
+
+def case_detail_out(case: Case, mentions: list[StoredMention], events: list[CaseEvent],
+                    timers: list[SlaTimer] | None = None, now: datetime | None = None) -> CaseDetailOut:
+    timers = timers or []
     return CaseDetailOut(
-        **_case_fields(case),
+        **_case_fields(case, timers, now),
         mentions=[mention_out(m) for m in mentions],
         timeline=[TimelineEntryOut(id=e.id, type=e.type, at=e.at, actor_type=e.actor_type, actor=e.actor,
                                    data=e.data) for e in events],
-        sla_history=[],
+        sla_history=[TimerSegmentOut(kind=t.kind, department=t.department, calendar=t.calendar, state=t.state,
+                                     started_at=t.started_at, due_at=t.due_at, warned_at=t.warned_at,
+                                     breached_at=t.breached_at, stopped_at=t.stopped_at)
+                     for t in sorted(timers, key=lambda t: (t.started_at, t.id))],
     )
 
 
@@ -130,7 +166,9 @@ def mention_out(m: StoredMention) -> MentionOut:
     )
 
 
-def _case_fields(case: Case) -> dict[str, Any]:
+def _case_fields(case: Case, timers: list[SlaTimer], now: datetime | None) -> dict[str, Any]:
+    from datetime import UTC
+
     from app.cases.models import format_ref
 
     return dict(
@@ -139,5 +177,6 @@ def _case_fields(case: Case) -> dict[str, Any]:
         assignee=case.assignee.username if case.assignee else None, channel=case.channel,
         connector=case.connector, author=AuthorOut(**case.author), created_at=case.created_at,
         updated_at=case.updated_at, linked_case=format_ref(case.linked_case_id) if case.linked_case_id else None,
-        external_ref=case.external_ref, routing=RoutingOut(**case.routing), sla={},
+        external_ref=case.external_ref, routing=RoutingOut(**case.routing),
+        sla=current_timers(timers, now or datetime.now(UTC)),
     )

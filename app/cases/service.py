@@ -12,6 +12,7 @@ from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.delivery.outbox import emit
 from app.mentions.model import Mention
 from app.rules import Decision, RuleSet
+from app.sla.hooks import on_case_opened, on_customer_mention
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -88,6 +89,7 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     session.add(case)
     session.flush()
     set_owner(session, case, decision.department, now=now)
+    on_case_opened(session, case, ruleset=ruleset, now=now)
     record_event(session, case, type="created", at=now, actor_type="rule", actor=decision.deciding_rule,
                  data={"decision": decision.to_json(),
                        **({"linked_case": linked_case.ref} if linked_case else {})})
@@ -122,19 +124,23 @@ def add_mention_to_case(session: Session, case: Case, *, mention_external_id: st
         record_event(session, case, type="tagged", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"tags": added})
     raised = higher_priority(case.priority, decision.priority)
-    if raised != case.priority:
+    priority_changed = raised != case.priority
+    reopened = resumed = False
+    if priority_changed:
         record_event(session, case, type="priority_changed", at=now, actor_type="rule",
                      actor=decision.deciding_rule, data={"from": case.priority, "to": raised})
         case.priority = raised
     if case.status == "resolved":
-        case.status = "open"
+        case.status, reopened = "open", True
         record_event(session, case, type="reopened", at=now, actor_type="customer",
                      data={"reason": "the customer wrote again"})
         emit(session, case, type="case.reopened", now=now, ruleset=ruleset,
              extra={"actor": {"type": "customer", "name": None}})
     elif case.status == "pending_customer":
-        case.status, case.return_status = case.return_status or "open", None
+        case.status, case.return_status, resumed = case.return_status or "open", None, True
         record_event(session, case, type="resumed", at=now, actor_type="customer", data={"to": case.status})
+    on_customer_mention(session, case, reopened=reopened, resumed=resumed, priority_changed=priority_changed,
+                        ruleset=ruleset, now=now)
     emit(session, case, type="case.mention_added", now=now, ruleset=ruleset,
          extra={"mention": {"external_id": mention_external_id}})
     if decision.notify:

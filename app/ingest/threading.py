@@ -62,15 +62,15 @@ def find_thread_case(session: Session, *, connector: str, mention: Mention, now:
             return ThreadMatch(case=case, link=None, reason="thread")
     key = author_key(mention)
     if key is not None:
-        case = session.scalar(
+        recent = session.scalar(
             select(Case)
             .where(Case.channel == mention.channel, Case.author_key == key, Case.status != "closed",
                    Case.last_mention_at >= now - AUTHOR_WINDOW)
             .order_by(Case.last_mention_at.desc(), Case.id.desc())
             .limit(1)
         )
-        if case is not None:
-            return ThreadMatch(case=case, link=None, reason="author")
+        if recent is not None:
+            return ThreadMatch(case=recent, link=None, reason="author")
     return ThreadMatch(case=None, link=None, reason="new")
 
 

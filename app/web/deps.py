@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -49,7 +49,7 @@ def current_principal(request: Request, session: DbSession) -> Principal:
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(*roles: str):  # type: ignore[no-untyped-def]
+def require_role(*roles: str) -> Any:
     """A dependency admitting users with one of `roles` (or a higher one); others get 403."""
 
     def _check(principal: Caller) -> Principal:
