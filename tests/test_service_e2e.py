@@ -32,34 +32,37 @@ def free_port() -> int:
 
 
 @contextmanager
-def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES,
-                  extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """A live `webcare serve` on a free port with a database of its own; yields its environment
-    (with `base`, the URL) once `/readyz` answers."""
+def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[str, str] | None = None,
+                  database_url: str | None = None) -> Iterator[dict[str, str]]:
+    """A live `webcare serve` on a free port with a database of its own (or `database_url`);
+    yields its environment (with `base`, the URL) once `/readyz` answers, and stops it after."""
+    if database_url is None:
+        with scratch_database_url(tmp_path) as url, start_service(tmp_path, rules, extra_env, url) as env:
+            yield env
+        return
     port = free_port()
-    with scratch_database_url(tmp_path) as url:
-        env = {**os.environ, "WEBCARE_DATABASE_URL": url, "WEBCARE_VAR_DIR": str(tmp_path / "var"),
-               "WEBCARE_RULES_DIR": str(rules), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json",
-               **(extra_env or {})}
-        log = (tmp_path / "serve.log").open("w")
-        process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "service did not become ready"
-                time.sleep(0.2)
-            yield {"base": base, **env}
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-            log.close()
+    env = {**os.environ, "WEBCARE_DATABASE_URL": database_url, "WEBCARE_VAR_DIR": str(tmp_path / "var"),
+           "WEBCARE_RULES_DIR": str(rules), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json",
+           **(extra_env or {})}
+    log = (tmp_path / "serve.log").open("a")
+    process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "service did not become ready"
+            time.sleep(0.2)
+        yield {"base": base, **env}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture
