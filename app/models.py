@@ -4,8 +4,10 @@ from app.auth.models import ApiToken, IdempotencyKey, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
-from app.ingest.models import StoredMention
+from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
+from app.replies.models import PlatformReply
 from app.sla.models import SlaTimer
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
-           "DepartmentEvent", "IdempotencyKey", "SlaTimer", "StoredMention", "Subscription", "User"]
+           "DepartmentEvent", "IdempotencyKey", "SlaTimer", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
+           "StoredMention", "Subscription", "User"]

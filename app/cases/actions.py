@@ -17,6 +17,7 @@ from app.cases.models import Case, parse_ref
 from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
 from app.ingest.models import StoredMention
+from app.replies.service import queue_reply
 from app.rules import RuleSet
 from app.sla.hooks import on_action
 from app.web.problems import Conflict, Forbidden, ValidationProblem
@@ -75,6 +76,9 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
     except TransitionNotAllowed as exc:
         raise Conflict(str(exc), allowed=exc.allowed) from exc
     data = _apply_effects(session, case, request, principal=principal, outcome=outcome, now=now)
+    if request.name == "respond":  # `send: true` on a platform connector: sent after the commit
+        data.update(queue_reply(session, case, text=request.params["text"], send=bool(request.params.get("send")),
+                                ruleset=ruleset, actor=principal.name, now=now))
     _apply_state(session, case, outcome, now=now)
     on_action(session, case, request.name, owner_changed=outcome.owner_changed, ruleset=ruleset, now=now)
     record_event(session, case, type=TIMELINE_TYPE[request.name], at=now, actor_type=principal.kind,
@@ -123,9 +127,7 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *, prin
         data["from"] = case.priority
         case.priority = params["priority"]
     elif name == "respond":
-        # Sending through the platform arrives with the connectors; until then it is recorded as
-        # sent elsewhere (the agent answered in the platform's own tool).
-        data["delivery"] = "recorded"
+        pass  # the platform reply is queued by the hook in perform_action (it needs the rule set)
     elif name == "acknowledge":
         if params.get("external_ref"):
             case.external_ref = params["external_ref"]

@@ -8,17 +8,32 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
 from app.delivery.signing import SignatureError, verify_payload
+from app.ingest.adapters import PLATFORM_KINDS, Parsed, parse_platform_body
+from app.ingest.dead_letters import keep_dead_letter
 from app.ingest.service import IngestResult, ingest_mentions
 from app.ingest.standard import MAX_BODY_BYTES, FormatError, parse_standard_body
+from app.ingest.verification import (
+    VerificationError,
+    meta_challenge,
+    verify_meta_signature,
+    verify_telegram_token,
+    verify_x_signature,
+    x_crc_response,
+)
 from app.mentions.schema import utc_now
 from app.rules import RuleSet
+from app.rules.model import Connector
+from app.secrets import SecretStore
 from app.web.problems import (
+    Forbidden,
     InvalidSignature,
     PayloadTooLarge,
+    Problem,
     UnknownConnector,
     UnsupportedConnectorKind,
     ValidationProblem,
@@ -28,6 +43,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
 
 INGEST_ATTEMPTS = 3
+PLATFORM_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Bad or missing signature; nothing was stored"},
@@ -36,6 +52,18 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "The body breaks the format (problem JSON with `errors`)"},
     503: {"description": "Database unreachable; retry"},
 }
+HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Meta: the `hub.challenge` as plain text; X: `{\"response_token\": \"sha256=...\"}`",
+          "content": {"text/plain": {}, "application/json": {}}},
+    400: {"description": "X: `crc_token` missing"},
+    403: {"description": "Meta: wrong verify token or mode"},
+    404: {"description": "Unknown connector"},
+    405: {"description": "This connector kind has no handshake"},
+}
+
+
+class NoHandshake(Problem):
+    status, slug, title = 405, "method-not-allowed", "This connector kind has no GET handshake"
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -61,8 +89,10 @@ async def receive_webhook(connector: str, request: Request) -> dict[str, Any]:
     config = ruleset.connectors.get(connector)
     if config is None:
         raise UnknownConnector(f"no connector named {connector!r}")
+    if config.kind in PLATFORM_KINDS:
+        return await _receive_platform(request, ruleset, config)
     if config.kind != "standard":
-        raise UnsupportedConnectorKind(f"connector kind {config.kind!r} has no adapter yet")
+        raise UnsupportedConnectorKind(f"connector kind {config.kind!r} has no adapter")
     body = await read_limited_body(request, MAX_BODY_BYTES)
     secret = request.app.state.secrets.get(config.secret_env, webhook=True)
     try:
@@ -79,14 +109,73 @@ async def receive_webhook(connector: str, request: Request) -> dict[str, Any]:
     return result.to_json()
 
 
-def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any]) -> IngestResult:
+@router.get("/webhooks/{connector}", responses=HANDSHAKE_RESPONSES, summary="Platform handshake",
+            response_model=None)
+async def webhook_handshake(connector: str, request: Request) -> PlainTextResponse | JSONResponse:
+    """Meta and WhatsApp subscription check (`hub.challenge` echoed when `hub.verify_token`
+    matches, else 403); X challenge-response check (`crc_token`)."""
+    config = request.app.state.rules.current.connectors.get(connector)
+    if config is None:
+        raise UnknownConnector(f"no connector named {connector!r}")
+    secrets: SecretStore = request.app.state.secrets
+    params = dict(request.query_params)
+    if config.kind in ("meta", "whatsapp") and config.verify_token_env:
+        try:
+            return PlainTextResponse(meta_challenge(secrets.get(config.verify_token_env), params))
+        except VerificationError as exc:
+            raise Forbidden(str(exc)) from exc
+    if config.kind == "x" and config.consumer_secret_env:
+        if not params.get("crc_token"):
+            raise ValidationProblem([{"field": "crc_token", "message": "required"}])
+        return JSONResponse(x_crc_response(secrets.get(config.consumer_secret_env), params["crc_token"]))
+    raise NoHandshake(f"connector kind {config.kind!r} has no handshake")
+
+
+def verify_platform_request(config: Connector, secrets: SecretStore, headers: dict[str, str], body: bytes) -> None:
+    """The signature (or secret token) check of `config`'s kind; raises VerificationError."""
+    if config.kind in ("meta", "whatsapp") and config.app_secret_env:
+        verify_meta_signature(secrets.get(config.app_secret_env), headers, body)
+    elif config.kind == "x" and config.consumer_secret_env:
+        verify_x_signature(secrets.get(config.consumer_secret_env), headers, body)
+    elif config.kind == "telegram" and config.secret_token_env:
+        verify_telegram_token(secrets.get(config.secret_token_env), headers)
+    else:
+        raise VerificationError(f"connector {config.name!r} names no secret to verify with")
+
+
+async def _receive_platform(request: Request, ruleset: RuleSet, config: Connector) -> dict[str, Any]:
+    body = await read_limited_body(request, PLATFORM_MAX_BODY_BYTES)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        verify_platform_request(config, request.app.state.secrets, headers, body)
+    except VerificationError as exc:
+        raise InvalidSignature(str(exc)) from exc
+    parsed = parse_platform_body(config, body)
+    result = await run_in_threadpool(_ingest, request, ruleset, config.name, parsed.items, True,
+                                     (config, body, parsed, headers.get("content-type")))
+    log.info("ingested", extra={"connector": config.name, "accepted": result.accepted, "updated": result.updated,
+                                "ignored": result.ignored, "dead_lettered": result.dead_lettered,
+                                "duplicates": result.duplicates, "cases": result.cases})
+    return result.to_json()
+
+
+def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any], detect_language: bool = False,
+            dead: tuple[Connector, bytes, Parsed, str | None] | None = None) -> IngestResult:
     """One transaction; a unique-key race with a concurrent delivery of the same mention is retried,
-    and the retry sees that mention as a duplicate."""
+    and the retry sees that mention as a duplicate. Parts of an authentic body that did not parse
+    are kept as one inbound dead letter in the same transaction."""
     for attempt in range(INGEST_ATTEMPTS):
         try:
             with transaction(request.app.state.sessions) as session:
-                return ingest_mentions(session, ruleset=ruleset, connector=connector, items=items,
-                                       received_at=utc_now())
+                now = utc_now()
+                result = ingest_mentions(session, ruleset=ruleset, connector=connector, items=items,
+                                         received_at=now, detect_language=detect_language)
+                if dead is not None and dead[2].failures:
+                    config, body, parsed, content_type = dead
+                    keep_dead_letter(session, connector=config.name, kind=config.kind, body=body,
+                                     failures=parsed.failures, content_type=content_type, now=now)
+                    result.dead_lettered = len(parsed.failures)
+                return result
         except IntegrityError:
             if attempt == INGEST_ATTEMPTS - 1:
                 raise

@@ -1,10 +1,12 @@
-"""The ingest path (DESIGN "The flow of one mention"): store, deduplicate, thread, classify, route.
+"""The ingest path (DESIGN "The flow of one mention"): store, deduplicate, thread, classify, route;
+apply edits and removals; count what carries no customer message.
 
 Runs inside the caller's transaction; the caller answers 2xx only after committing it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.cases.service import add_mention_to_case, open_case
-from app.ingest.models import StoredMention
+from app.cases.models import Case
+from app.cases.service import add_mention_to_case, open_case, record_event
+from app.ingest.adapters.common import EditedItem, IgnoredItem, Item, RemovedItem
+from app.ingest.models import MentionEnrichment, StoredMention
 from app.ingest.standard import ParsedItem
 from app.ingest.threading import find_thread_case, lock_thread
 from app.mentions.model import Mention
@@ -37,43 +41,125 @@ class IngestResult:
                 "ignored": self.ignored, "dead_lettered": self.dead_lettered, "cases": self.cases}
 
 
-def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items: Sequence[ParsedItem],
-                    received_at: datetime) -> IngestResult:
-    """Store each new mention and attach it to a case; a mention already stored for this connector
-    (or repeated within the batch) is a duplicate and changes nothing."""
+def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items: Sequence[Item],
+                    received_at: datetime, detect_language: bool = False) -> IngestResult:
+    """Apply the events of one delivery, in order.
+
+    - a new mention is stored and joins or opens a case; one already stored for this connector (or
+      repeated within the batch) is a duplicate and changes nothing;
+    - an edit of a stored mention updates it (the old text goes to the case's timeline) and opens
+      no case: `updated`; an edit that changes nothing is a duplicate; an edit of a message never
+      seen is stored as a new mention;
+    - a removal marks the stored mention removed (`updated`; again: duplicate; never seen: ignored);
+    - an ignored event is counted and nothing is stored.
+    With `detect_language` a mention without a language gets the detected one before it is
+    classified. A mention flagged for enrichment gets a job that completes it after the commit.
+    """
     result = IngestResult()
     seen: set[str] = set()
     for item in items:
-        mention = item.mention
-        if mention.external_id in seen or _stored(session, connector, mention.external_id):
-            result.duplicates += 1
-            seen.add(mention.external_id)
-            continue
-        seen.add(mention.external_id)
-        decision = classify(ruleset, mention, received_at, connector=connector)
-        lock_thread(session, connector=connector, mention=mention)
-        match = find_thread_case(session, connector=connector, mention=mention, now=received_at)
-        if match.case is None:
-            case = open_case(session, mention=mention, connector=connector, decision=decision,
-                             ruleset=ruleset, now=received_at, linked_case=match.link)
+        if isinstance(item, IgnoredItem):
+            result.ignored += 1
+        elif isinstance(item, RemovedItem):
+            _remove(session, connector, item, received_at, result)
+        elif isinstance(item, EditedItem):
+            mention = _with_language(item.mention, detect_language)
+            stored = _stored(session, connector, mention.external_id)
+            if stored is None:
+                _add(session, ruleset, connector, ParsedItem(mention, item.raw), received_at, result, seen)
+            else:
+                _edit(session, stored, mention, item, received_at, result)
         else:
-            case = match.case
-            add_mention_to_case(session, case, mention_external_id=mention.external_id, decision=decision,
-                                ruleset=ruleset, now=received_at, joined_by=match.reason)
-        session.add(_row(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
-                         received_at=received_at))
-        result.accepted += 1
-        if case.ref not in result.cases:
-            result.cases.append(case.ref)
+            mention = item.mention
+            if mention.external_id in seen or _stored(session, connector, mention.external_id) is not None:
+                result.duplicates += 1
+                seen.add(mention.external_id)
+                continue
+            parsed = ParsedItem(_with_language(mention, detect_language), item.raw)
+            _add(session, ruleset, connector, parsed, received_at, result, seen)
     session.flush()
     return result
 
 
-def _stored(session: Session, connector: str, external_id: str) -> bool:
+def _with_language(mention: Mention, detect: bool) -> Mention:
+    if not detect or mention.language is not None or not mention.text.strip():
+        return mention
+    from app.ingest.language import detect_language
+
+    return dataclasses.replace(mention, language=detect_language(mention.text))
+
+
+def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, received_at: datetime,
+         result: IngestResult, seen: set[str]) -> None:
+    mention = item.mention
+    seen.add(mention.external_id)
+    decision = classify(ruleset, mention, received_at, connector=connector)
+    lock_thread(session, connector=connector, mention=mention)
+    match = find_thread_case(session, connector=connector, mention=mention, now=received_at)
+    if match.case is None:
+        case = open_case(session, mention=mention, connector=connector, decision=decision,
+                         ruleset=ruleset, now=received_at, linked_case=match.link)
+    else:
+        case = match.case
+        add_mention_to_case(session, case, mention_external_id=mention.external_id, decision=decision,
+                            ruleset=ruleset, now=received_at, joined_by=match.reason)
+    row = _row(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
+               received_at=received_at)
+    session.add(row)
+    enrichment = (mention.extra or {}).get("enrichment")
+    if isinstance(enrichment, dict) and enrichment.get("state") == "pending":
+        session.flush()
+        session.add(MentionEnrichment(mention_id=row.id, connector=connector, kind=str(enrichment.get("kind")),
+                                      status="pending", attempts=0, next_attempt_at=received_at,
+                                      created_at=received_at, updated_at=received_at))
+    result.accepted += 1
+    if case.ref not in result.cases:
+        result.cases.append(case.ref)
+
+
+def _edit(session: Session, stored: StoredMention, mention: Mention, item: EditedItem, received_at: datetime,
+          result: IngestResult) -> None:
+    attachments = _attachments(mention)
+    if stored.text == mention.text and stored.attachments == attachments:
+        result.duplicates += 1
+        return
+    case = session.get_one(Case, stored.case_id)
+    record_event(session, case, type="mention_edited", at=received_at, actor_type="customer",
+                 data={"external_id": stored.external_id, "previous_text": stored.text, "text": mention.text,
+                       "edited_at": (item.edited_at or received_at).isoformat()})
+    stored.text = mention.text
+    stored.attachments = attachments
+    stored.language = mention.language or stored.language
+    stored.edited_at = item.edited_at or received_at
+    stored.extra = {**(stored.extra or {}), **(mention.extra or {})}
+    result.updated += 1
+
+
+def _remove(session: Session, connector: str, item: RemovedItem, received_at: datetime,
+            result: IngestResult) -> None:
+    stored = _stored(session, connector, item.external_id)
+    if stored is None:
+        result.ignored += 1
+        return
+    if stored.removed_at is not None:
+        result.duplicates += 1
+        return
+    stored.removed_at = item.removed_at or received_at
+    record_event(session, session.get_one(Case, stored.case_id), type="mention_removed", at=received_at,
+                 actor_type="customer", data={"external_id": stored.external_id, "text": stored.text})
+    result.updated += 1
+
+
+def _stored(session: Session, connector: str, external_id: str) -> StoredMention | None:
     return session.scalar(
-        select(StoredMention.id).where(StoredMention.connector == connector,
-                                       StoredMention.external_id == external_id)
-    ) is not None
+        select(StoredMention).where(StoredMention.connector == connector,
+                                    StoredMention.external_id == external_id)
+    )
+
+
+def _attachments(mention: Mention) -> list[dict[str, Any]]:
+    return [{k: v for k, v in (("type", a.type), ("url", a.url), ("id", a.id)) if v is not None}
+            for a in mention.attachments]
 
 
 def _row(mention: Mention, raw: Any, *, connector: str, case_id: int, decision: dict[str, Any],
@@ -85,7 +171,6 @@ def _row(mention: Mention, raw: Any, *, connector: str, case_id: int, decision: 
         conversation_id=mention.conversation_id, in_reply_to=mention.in_reply_to,
         author_id=author.id, author_handle=author.handle, author_name=author.name,
         author_followers=author.followers, author_verified=author.verified,
-        attachments=[{k: v for k, v in (("type", a.type), ("url", a.url), ("id", a.id)) if v is not None}
-                     for a in mention.attachments],
-        extra=mention.extra, raw=raw, decision=decision, received_at=received_at, posted_at=mention.posted_at,
+        attachments=_attachments(mention), extra=mention.extra, raw=raw, decision=decision,
+        received_at=received_at, posted_at=mention.posted_at,
     )

@@ -1,0 +1,265 @@
+"""Completing mentions after the commit: Instagram `mentions` webhooks carry only ids, so a worker
+reads the comment or caption from the Graph API and, if nobody has touched the case yet, routes
+the case again on the real text.
+
+The case is visible from the start (with an empty text). Jobs are claimed with a lease in a short
+transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL), the Graph API is called with no transaction
+open, and the outcome is recorded in another short transaction. A failed read is retried with
+exponential backoff (transport errors, 429, 5xx and Graph's transient codes); a refusal, a missing
+token or too many attempts mark the job `failed` and say so on the case's timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.cases.models import Case
+from app.cases.service import record_event
+from app.db import transaction
+from app.ingest.language import detect_language
+from app.ingest.models import MentionEnrichment, StoredMention
+from app.ingest.reclassify import reclassify_case, untouched
+from app.rules.holder import RuleSetHolder
+from app.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+GRAPH_URL = "https://graph.facebook.com/v21.0"
+TRANSIENT_GRAPH_CODES = {1, 2, 4, 17, 32, 341, 613}
+COMMENT_FIELDS = "id,text,timestamp,username,media{id,permalink}"
+MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
+
+
+# -- pure ------------------------------------------------------------------------------------------
+
+def instagram_mention_request(extra: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The Graph API path and query that read an Instagram mention (a comment or a caption)."""
+    account, comment_id, media_id = extra.get("account_id"), extra.get("comment_id"), extra.get("media_id")
+    if comment_id:
+        return f"/{account}", {"fields": f"mentioned_comment.comment_id({comment_id}){{{COMMENT_FIELDS}}}"}
+    return f"/{account}", {"fields": f"mentioned_media.media_id({media_id}){{{MEDIA_FIELDS}}}"}
+
+
+@dataclass(frozen=True)
+class MentionContent:
+    """What the Graph API told us about a mention."""
+
+    text: str
+    handle: str | None = None
+    url: str | None = None
+    posted_at: datetime | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def instagram_mention_content(document: dict[str, Any]) -> MentionContent:
+    """The content in a `mentioned_comment` or `mentioned_media` answer; ValueError when absent."""
+    if isinstance(document.get("mentioned_comment"), dict):
+        node = document["mentioned_comment"]
+        media = node.get("media") if isinstance(node.get("media"), dict) else {}
+        text = node.get("text")
+        url = media.get("permalink")
+    elif isinstance(document.get("mentioned_media"), dict):
+        node = document["mentioned_media"]
+        text = node.get("caption") or ""
+        url = node.get("permalink")
+    else:
+        raise ValueError("the answer holds neither mentioned_comment nor mentioned_media")
+    if not isinstance(text, str):
+        raise ValueError("the answer holds no text")
+    attachments = []
+    if isinstance(node.get("media_url"), str):
+        kind = "video" if node.get("media_type") == "VIDEO" else "image"
+        attachments.append({"type": kind, "url": node["media_url"], "id": str(node.get("id"))})
+    username = node.get("username")
+    return MentionContent(text=text, handle=f"@{username}" if isinstance(username, str) else None,
+                          url=url if isinstance(url, str) else None, posted_at=_graph_time(node.get("timestamp")),
+                          attachments=attachments)
+
+
+def _graph_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def retry_delay(attempts: int, *, base: float, cap: float) -> timedelta:
+    """Exponential backoff: `base`, 2·`base`, 4·`base`, ... at most `cap` seconds."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def is_transient(status: int, body: Any) -> bool:
+    """Whether a failed Graph call is worth retrying."""
+    if status == 429 or status >= 500:
+        return True
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and (bool(error.get("is_transient")) or error.get("code") in TRANSIENT_GRAPH_CODES)
+
+
+# -- database --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    mention_id: int
+    connector: str
+    kind: str
+    attempts: int
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    content: MentionContent | None = None
+    error: str | None = None
+    retry: bool = False
+
+
+def claim_enrichments(session: Session, *, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[Job]:
+    """Lease up to `limit` due jobs (pending and due, or leased with the lease run out)."""
+    due = or_(and_(MentionEnrichment.lease_until.is_(None), MentionEnrichment.next_attempt_at <= now),
+              MentionEnrichment.lease_until < now)
+    rows = list(session.execute(
+        select(MentionEnrichment, StoredMention.extra)
+        .join(StoredMention, StoredMention.id == MentionEnrichment.mention_id)
+        .where(MentionEnrichment.status == "pending", due)
+        .order_by(MentionEnrichment.next_attempt_at, MentionEnrichment.id).limit(limit)
+        .with_for_update(skip_locked=True, of=MentionEnrichment)))
+    jobs = []
+    for job, extra in rows:
+        job.lease_owner, job.lease_until, job.updated_at = worker_id, now + lease, now
+        jobs.append(Job(job.id, job.mention_id, job.connector, job.kind, job.attempts, dict(extra or {})))
+    return jobs
+
+
+def record_enrichment(session: Session, outcome: Outcome, *, worker_id: str, rules: RuleSetHolder, now: datetime,
+                      max_attempts: int, base_delay: float, max_delay: float) -> None:
+    """Write one outcome (skipped when this worker no longer holds the lease)."""
+    job = session.get(MentionEnrichment, outcome.job.id, with_for_update=True)
+    if job is None or job.lease_owner != worker_id or job.status != "pending":
+        return
+    row = session.get_one(StoredMention, job.mention_id)
+    case = session.get_one(Case, row.case_id)
+    job.attempts += 1
+    job.lease_owner, job.lease_until, job.updated_at = None, None, now
+    if outcome.content is not None:
+        _complete(session, row, case, outcome.content, rules=rules, now=now)
+        job.status, job.last_error = "done", None
+        return
+    job.last_error = outcome.error
+    if outcome.retry and job.attempts < max_attempts:
+        job.next_attempt_at = now + retry_delay(job.attempts, base=base_delay, cap=max_delay)
+        return
+    job.status = "failed"
+    row.extra = {**(row.extra or {}), "enrichment": {**(row.extra or {}).get("enrichment", {}), "state": "failed"}}
+    record_event(session, case, type="enrichment_failed", at=now, actor_type="system",
+                 data={"external_id": row.external_id, "attempts": job.attempts, "error": outcome.error})
+
+
+def _complete(session: Session, row: StoredMention, case: Case, content: MentionContent, *, rules: RuleSetHolder,
+              now: datetime) -> None:
+    row.text = content.text
+    row.author_handle = content.handle or row.author_handle
+    row.url = content.url or row.url
+    row.posted_at = content.posted_at or row.posted_at
+    row.attachments = content.attachments or row.attachments
+    row.language = row.language or (detect_language(content.text) if content.text.strip() else None)
+    row.extra = {**(row.extra or {}), "enrichment": {**(row.extra or {}).get("enrichment", {}), "state": "done"}}
+    fresh = untouched(session, case, row)
+    record_event(session, case, type="mention_enriched", at=now, actor_type="system",
+                 data={"external_id": row.external_id, "text": row.text, "reclassified": fresh})
+    if fresh:
+        reclassify_case(session, case, row, ruleset=rules.current, now=now)
+
+
+# -- the worker ------------------------------------------------------------------------------------
+
+class EnrichmentWorker:
+    """Completes mentions flagged for enrichment; safe to run in every process at once (a job is
+    leased by one worker at a time; a crashed worker's lease runs out and the job is claimed again)."""
+
+    def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
+                 worker_id: str, client: httpx.AsyncClient | None = None, graph_url: str = GRAPH_URL,
+                 batch_size: int = 20, lease_seconds: float = 60.0, timeout: float = 10.0,
+                 idle_seconds: float = 2.0, max_attempts: int = 8, base_delay: float = 30.0,
+                 max_delay: float = 3600.0):
+        self.sessions, self.rules, self.secrets = sessions, rules, secrets
+        self.worker_id = worker_id
+        self.graph_url = graph_url.rstrip("/")
+        self.batch_size, self.lease, self.timeout = batch_size, timedelta(seconds=lease_seconds), timeout
+        self.idle_seconds, self.max_attempts = idle_seconds, max_attempts
+        self.base_delay, self.max_delay = base_delay, max_delay
+        self._client = client
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Claim one batch, read each mention, record the outcomes; returns how many jobs ran."""
+        moment = now or datetime.now(UTC)
+        jobs = await asyncio.to_thread(self._claim, moment)
+        if not jobs:
+            return 0
+        client = self._client or httpx.AsyncClient(timeout=self.timeout)
+        try:
+            outcomes = await asyncio.gather(*(self._read(client, job) for job in jobs))
+        finally:
+            if self._client is None:
+                await client.aclose()
+        await asyncio.to_thread(self._record, list(outcomes), now or datetime.now(UTC))
+        return len(jobs)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run batches until `stop` is set; sleeps `idle_seconds` when there is nothing to do."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:  # the database restarting, say: keep going
+                log.exception("enrichment batch failed")
+                handled = 0
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+
+    def _claim(self, now: datetime) -> list[Job]:
+        with transaction(self.sessions) as session:
+            return claim_enrichments(session, now=now, worker_id=self.worker_id, lease=self.lease,
+                                     limit=self.batch_size)
+
+    def _record(self, outcomes: list[Outcome], now: datetime) -> None:
+        for outcome in outcomes:
+            with transaction(self.sessions) as session:
+                record_enrichment(session, outcome, worker_id=self.worker_id, rules=self.rules, now=now,
+                                  max_attempts=self.max_attempts, base_delay=self.base_delay,
+                                  max_delay=self.max_delay)
+
+    async def _read(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+        connector = self.rules.current.connectors.get(job.connector)
+        token = self.secrets.optional(connector.access_token_env) if connector else None
+        if token is None:
+            return Outcome(job, error=f"connector {job.connector} has no access token to read the mention")
+        path, params = instagram_mention_request(job.extra)
+        try:
+            response = await client.get(self.graph_url + path, params=params,
+                                        headers={"authorization": f"Bearer {token}"}, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            return Outcome(job, error=f"{type(exc).__name__}: {exc}", retry=True)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200:
+            return Outcome(job, error=f"HTTP {response.status_code}: {response.text[:300]}",
+                           retry=is_transient(response.status_code, body))
+        try:
+            return Outcome(job, content=instagram_mention_content(body if isinstance(body, dict) else {}))
+        except ValueError as exc:
+            return Outcome(job, error=str(exc))

@@ -1,0 +1,1 @@
+"""Replies to customers sent through their platform after the `respond` action commits."""
