@@ -119,6 +119,13 @@
     const reply = document.getElementById("respond-text"); if (reply) reply.focus();
   }
 
+  // ---- live updates: the state shows in body[data-live] (connected | reconnecting) ----------
+  function watch(source) {
+    source.addEventListener("error", function () {
+      document.body.dataset.live = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
+    });
+  }
+
   // ---- live queue ----------------------------------------------------------------------------
   function fragment(html) {
     const t = document.createElement("template");
@@ -134,7 +141,9 @@
     const body = document.getElementById("queue-rows");
     const limit = parseInt(table.dataset.limit || "100", 10);
     const source = new EventSource(table.dataset.live);
+    watch(source);
     source.addEventListener("rows", function (e) {
+      document.body.dataset.live = "connected";
       const data = JSON.parse(e.data);
       const selected = currentRow() ? currentRow().dataset.ref : null;
       const hadFocus = document.activeElement && document.activeElement.closest && document.activeElement.closest("#queue-rows");
@@ -179,7 +188,8 @@
       const path = el.dataset.count.split(".");
       let value = counts[path[0]];
       if (path.length > 1) value = (value || {})[path[1]] || 0;
-      if (typeof value === "number") el.textContent = String(value);
+      if (typeof value !== "number") return;
+      el.textContent = el.tagName === "OPTION" ? el.dataset.label + " (" + value + ")" : String(value);
     });
     const summary = document.getElementById("queue-summary");
     if (summary && typeof total === "number" && summary.dataset.template) {
@@ -198,8 +208,10 @@
   }
   function liveCase(root) {
     const source = new EventSource(root.dataset.live);
+    watch(source);
     let first = true;
     source.addEventListener("case", function (e) {
+      document.body.dataset.live = "connected";
       const data = JSON.parse(e.data);
       let held = false;
       Object.keys(data.sections).forEach(function (name) {
