@@ -13,7 +13,7 @@ from app.auth.models import User
 from app.auth.service import Principal
 from app.cases.lifecycle import CaseState, Status, allowed_actions
 from app.cases.models import Case, CaseEvent, format_ref
-from app.cases.queries import case_thread
+from app.cases.queries import case_thread, timers_of
 from app.cases.schemas import case_detail_out
 from app.delivery.models import Delivery
 from app.ingest.models import StoredMention
@@ -102,7 +102,7 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
     """The case page's content for `principal` (a user)."""
     now = now or datetime.now(UTC)
     mentions, events = case_thread(session, case)
-    detail = case_detail_out(case, mentions, events)
+    detail = case_detail_out(case, mentions, events, timers_of(session, [case.id]).get(case.id, []), now)
     first_text = mentions[0].text if mentions else ""
     spans = [(s.start, s.end, s.rule_id) for s in detail.routing.spans]
     state = CaseState(status=Status(case.status), department=case.department, triage=ruleset.triage_department,
@@ -116,7 +116,7 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
         deliveries=list(session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id))),
         earlier=_earlier_cases(session, case), highlight=highlight(first_text, spans),
         matched_words=matched_words(first_text, spans), routing=detail.routing, timers=timers,
-        nearest=nearest_timer(timers), sla_history=[dict(h) for h in detail.sla_history],
+        nearest=nearest_timer(timers), sla_history=[h.model_dump() for h in detail.sla_history],
         allowed=allowed_actions(state, "agent"), departments=departments_of(ruleset),
         department_name=department.name if department else case.department, triage=ruleset.triage_department,
         assignee=case.assignee.username if case.assignee else None,

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, case, false, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
 from app.cases.models import STATUSES, Case
-from app.cases.queries import _search
-from app.cases.schemas import case_out
+from app.cases.queries import _search, timers_of
+from app.cases.schemas import current_timers
 from app.ingest.models import StoredMention
 
 ACTIVE_STATUSES = ("open", "pending_department", "pending_customer")
@@ -28,35 +29,36 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 SLA_STATES = ("warned", "breached")
 ASSIGNEE_VALUES = ("me", "none")
 QUEUE_LIMIT = 100
-LIVE_TIMER_STATES = ("running", "warned", "breached")
 
 
 def queue_order() -> tuple[ColumnElement[Any], ...]:
-    """THE queue order, used by the page and (through `queue_sort_key`) by the live stream.
-
-    LEAD: switch this to the nearest SLA deadline when the SLA timers land — order by the case's
-    earliest running `due_at` (nulls last), then `Case.id` — and change `queue_sort_key` to match.
-    Until then: most urgent priority first, then oldest first.
+    """THE queue order, used by the page and (through `queue_sort_key`) by the live stream: the
+    nearest SLA deadline of a running timer first (`Case.due_at`, kept by `app.sla.timers`; cases
+    without one, e.g. waiting for the customer, last), then the most urgent priority, then the oldest.
+    The index `ix_cases_queue` (migration 0006) is keyed on exactly this order: change both together.
     """
-    return (Case.priority.asc(), Case.created_at.asc(), Case.id.asc())
+    return (Case.due_at.asc().nulls_last(), Case.priority.asc(), Case.created_at.asc(), Case.id.asc())
+
+
+def _sortable(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") if moment is not None else "~"
 
 
 def queue_sort_key(case: Case) -> str:
     """A string that sorts like `queue_order()`; the browser places live rows by it."""
-    return f"{case.priority}|{case.created_at.isoformat()}|{case.id:012d}"
+    return f"{_sortable(case.due_at)}|{case.priority}|{_sortable(case.created_at)}|{case.id:012d}"
 
 
 def sla_condition(state: str) -> ColumnElement[bool]:
-    """Cases whose current SLA timers include one in `state` (warned or breached).
-
-    LEAD: the SLA timers table is not there yet; until it is, no case is warned or breached.
-    """
-    return false()
+    """Cases whose worst active SLA timer is in `state` (warned or breached)."""
+    return Case.sla_state == state
 
 
-def sla_timers(case: Case) -> dict[str, dict[str, object]]:
-    """The case's current timers as the case JSON's `sla` has them (`{kind: {due_at, state, ...}}`)."""
-    return {kind: timer.model_dump() for kind, timer in case_out(case).sla.items()}
+def sla_timers(session: Session, cases: Sequence[Case], *, now: datetime) -> dict[int, dict[str, dict[str, Any]]]:
+    """Each case's current timers as the case JSON's `sla` has them, in one query."""
+    timers = timers_of(session, [c.id for c in cases])
+    return {c.id: {kind: out.model_dump() for kind, out in current_timers(timers.get(c.id, []), now).items()}
+            for c in cases}
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,18 @@ def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement
 
 
 def queue_cases(session: Session, principal: Principal, f: QueueFilter, *, limit: int = QUEUE_LIMIT) -> list[Case]:
-    """The first `limit` cases of the queue, in queue order."""
-    query = select(Case).where(*queue_conditions(principal, f)).order_by(*queue_order()).limit(limit)
-    return list(session.scalars(query))
+    """The first `limit` cases of the queue, in queue order.
+
+    Two steps: the ids first, which PostgreSQL answers from the partial index `ix_cases_queue`
+    alone (migration 0006: the order and every filter column, for the not-closed cases only), then
+    the `limit` rows themselves; the wide rows of the other cases are never read.
+    """
+    ids = list(session.scalars(select(Case.id).where(*queue_conditions(principal, f)).order_by(*queue_order())
+                               .limit(limit)))
+    if not ids:
+        return []
+    by_id = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def changed_cases(session: Session, principal: Principal, f: QueueFilter, ids: Iterable[int]) -> list[Case]:
@@ -177,18 +188,22 @@ class QueueCounts:
 
 
 def queue_counts(session: Session, principal: Principal, f: QueueFilter) -> QueueCounts:
-    """Per-filter counts in one grouped query over the not-closed cases."""
-    bucket = case((Case.assignee_id.is_(None), "none"), (Case.assignee_id == (principal.user_id or -1), "me"),
-                  else_="other")
+    """Per-filter counts in one grouped query over the not-closed cases (an index-only scan of
+    `ix_cases_queue` on PostgreSQL)."""
+    unassigned = Case.assignee_id.is_(None)
+    mine = func.coalesce(Case.assignee_id == (principal.user_id or -1), False)
     conditions: list[ColumnElement[bool]] = [Case.status.in_(NOT_CLOSED)]
     if f.q:
         conditions.append(_search(f.q))
     rows = session.execute(
-        select(Case.status, Case.department, Case.channel, Case.priority, bucket, func.count())
-        .where(*conditions).group_by(Case.status, Case.department, Case.channel, Case.priority, bucket)
+        select(Case.status, Case.department, Case.channel, Case.priority, Case.sla_state, unassigned, mine,
+               func.count())
+        .where(*conditions)
+        .group_by(Case.status, Case.department, Case.channel, Case.priority, Case.sla_state, unassigned, mine)
     ).all()
     counts = QueueCounts()
-    for status, department, channel, priority, assigned, n in rows:
+    for status, department, channel, priority, sla_state, is_unassigned, is_mine, n in rows:
+        assigned = "none" if is_unassigned else "me" if is_mine else "other"
         counts.status[status] += n
         if status not in ACTIVE_STATUSES:
             continue
@@ -197,7 +212,6 @@ def queue_counts(session: Session, principal: Principal, f: QueueFilter) -> Queu
         counts.channel[channel] += n
         counts.priority[priority] += n
         counts.assignee[assigned] += n
-    for state in SLA_STATES:
-        counts.sla[state] = session.scalar(
-            select(func.count()).select_from(Case).where(Case.status.in_(ACTIVE_STATUSES), sla_condition(state))) or 0
+        if sla_state in SLA_STATES:
+            counts.sla[sla_state] += n
     return counts

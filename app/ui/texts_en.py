@@ -83,6 +83,7 @@ EN: dict[str, str] = {
     "field.delivery": "Delivery", "field.send": "Send", "field.tags": "Tags", "field.departments": "Departments",
     "field.joined_by": "Joined by", "field.deciding_rule": "Rule", "field.linked_case": "Follows up on",
     "field.mentions": "Mentions", "field.started_at": "started", "field.due_at": "due", "field.stopped_at": "stopped",
+    "field.warned_at": "warned", "field.breached_at": "breached",
     "users.title": "Users", "users.add": "Add a user", "users.add_submit": "Add user", "users.role": "Role",
     "users.state": "State", "users.created": "Created", "users.manage": "Manage", "users.active": "Active",
     "users.inactive": "Deactivated", "users.must_change": "Must change password",

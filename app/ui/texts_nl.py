@@ -91,6 +91,7 @@ NL: dict[str, str] = {
     "field.joined_by": "Gekoppeld via", "field.deciding_rule": "Regel", "field.linked_case": "Vervolg op",
     "field.mentions": "Berichten", "field.started_at": "gestart", "field.due_at": "uiterlijk",
     "field.stopped_at": "gestopt",
+    "field.warned_at": "gewaarschuwd", "field.breached_at": "verlopen",
     "users.title": "Gebruikers", "users.add": "Gebruiker toevoegen", "users.add_submit": "Toevoegen",
     "users.role": "Rol", "users.state": "Staat", "users.created": "Aangemaakt", "users.manage": "Beheren",
     "users.active": "Actief", "users.inactive": "Gedeactiveerd", "users.must_change": "Moet wachtwoord wijzigen",

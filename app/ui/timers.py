@@ -13,13 +13,13 @@ LIVE_STATES = ("breached", "warned", "running")
 class TimerView:
     kind: str
     state: str
-    due_at: datetime
+    due_at: datetime | None  # None while paused or stopped
     department: str | None
     left: str
 
     @property
     def due_iso(self) -> str:
-        return self.due_at.isoformat()
+        return self.due_at.isoformat() if self.due_at else ""
 
 
 def format_left(seconds: float) -> str:
@@ -37,18 +37,18 @@ def format_left(seconds: float) -> str:
 
 
 def timer_views(sla: dict[str, dict[str, Any]], *, now: datetime) -> list[TimerView]:
-    """The case JSON's `sla` dict as views, soonest deadline first."""
+    """The case JSON's `sla` dict as views, soonest deadline first (timers without one last)."""
     views = []
     for kind, timer in sla.items():
         due = timer.get("due_at")
-        if not isinstance(due, datetime):
-            continue
+        due = due if isinstance(due, datetime) else None
         views.append(TimerView(kind=kind, state=str(timer.get("state") or "running"), due_at=due,
-                               department=timer.get("department"), left=format_left((due - now).total_seconds())))
-    return sorted(views, key=lambda v: v.due_at)
+                               department=timer.get("department"),
+                               left=format_left((due - now).total_seconds()) if due else ""))
+    return sorted(views, key=lambda v: (v.due_at is None, v.due_at or now, v.kind))
 
 
 def nearest_timer(views: list[TimerView]) -> TimerView | None:
     """The timer the queue row shows: the soonest deadline among the ones still running."""
-    live = [v for v in views if v.state in LIVE_STATES]
-    return min(live, key=lambda v: v.due_at) if live else None
+    live = [v for v in views if v.state in LIVE_STATES and v.due_at is not None]
+    return min(live, key=lambda v: v.due_at or datetime.max) if live else None

@@ -44,7 +44,8 @@ CONTRAST_JS = """
   }
   function blend(top, bottom) {
     const a = top.a;
-    return {r: top.r * a + bottom.r * (1 - a), g: top.g * a + bottom.g * (1 - a), b: top.b * a + bottom.b * (1 - a), a: 1};
+    const mix = k => top[k] * a + bottom[k] * (1 - a);
+    return {r: mix('r'), g: mix('g'), b: mix('b'), a: 1};
   }
   function lum(c) {
     const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };

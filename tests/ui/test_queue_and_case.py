@@ -42,6 +42,7 @@ def test_queue_filters_counts_and_search(agent: TestClient, signer: Signer) -> N
     # most urgent first: the outage is P2, the others P3 in the order they came
     assert refs(page.text) == [outage, general, billing]
     assert 'data-count="active">3<' in page.text
+    assert page.text.count('class="countdown" data-due="') == 3  # every row ticks towards its SLA deadline
     assert refs(agent.get("/ui/?department=billing").text) == [billing]
     assert refs(agent.get("/ui/?channel=facebook").text) == [outage]
     assert refs(agent.get("/ui/?priority=P2").text) == [outage]
