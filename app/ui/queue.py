@@ -28,7 +28,7 @@ NOT_CLOSED = (*ACTIVE_STATUSES, "resolved")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SLA_STATES = ("warned", "breached")
 ASSIGNEE_VALUES = ("me", "none")
-QUEUE_LIMIT = 100
+QUEUE_LIMIT = 50  # what an agent scans; the total and the counts say how many more there are
 
 
 def queue_order() -> tuple[ColumnElement[Any], ...]:

@@ -106,7 +106,7 @@ async def queue_page(request: Request, info: UiUser) -> Response:
 
 
 def _row_payload(rows: list[QueueRow], context: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"ref": row.ref, "key": row.key, "html": render_fragment("_queue_row.html", {**context, "row": row})}
+    return [{"ref": row.ref, "key": row.key, "html": render_fragment("_queue_rows.html", {**context, "rows": [row]})}
             for row in rows]
 
 
