@@ -9,5 +9,5 @@ from app.replies.models import PlatformReply
 from app.sla.models import SlaTimer
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
-           "DepartmentEvent", "IdempotencyKey", "SlaTimer", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
-           "StoredMention", "Subscription", "User"]
+           "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
+           "SlaTimer", "StoredMention", "Subscription", "User"]
