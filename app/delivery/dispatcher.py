@@ -85,7 +85,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._clock = clock
         self._client = client
-        self._owns_client = client is None
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._lanes: dict[str, _Lane] = {}
         self._db_thread: ThreadPoolExecutor | None = None
         self._closing = False
@@ -165,11 +165,11 @@ class Dispatcher:
             loop.call_soon_threadsafe(event.set)
 
     async def aclose(self) -> None:
-        """Close the HTTP client this dispatcher made (a client passed in is the caller's) and its
+        """Close the HTTP clients this dispatcher made (a client passed in is the caller's) and its
         database thread; a later run makes new ones."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, {}
+        for own in clients.values():
+            await own.aclose()
         if self._db_thread is not None:
             self._db_thread.shutdown(wait=True)
             self._db_thread = None
@@ -258,7 +258,7 @@ class Dispatcher:
         body = json.dumps(item.body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = sign_payload(secrets, webhook_id(item.event_id), int(at.timestamp()), body)
         headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
-        client = self._http()
+        client = self._http(item.department)
         request = client.build_request("POST", webhook.url, content=body, headers=headers)
         try:
             async with asyncio.timeout(self.timeout):
@@ -274,14 +274,18 @@ class Dispatcher:
         return Outcome(status_code=response.status_code, retry_after=response.headers.get("retry-after"),
                        location=response.headers.get("location")), text
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # Each lane bounds its own connections; a shared pool limit would let one dead
-            # endpoint's hanging connections queue the others.
-            self._client = httpx.AsyncClient(
+    def _http(self, department: str) -> httpx.AsyncClient:
+        if self._client is not None:
+            return self._client
+        client = self._clients.get(department)
+        if client is None:
+            # A connection pool per endpoint: a dead endpoint's hanging connections then neither
+            # hold a shared pool's slots nor slow its bookkeeping, which scans every connection.
+            # The lane already bounds the connections to `concurrency`.
+            client = self._clients[department] = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout), follow_redirects=False,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=4 * self.concurrency))
-        return self._client
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=self.concurrency))
+        return client
 
     # -- database (on the dispatcher's own thread, one short transaction per call) -------------
 
