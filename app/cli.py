@@ -13,15 +13,17 @@ import typer
 import yaml
 
 from app.auth.cli import tokens_app, users_app
+from app.ingest.cli import inbound_app
 from app.rules.cli import rules_app
-from app.sla.cli import sla_app
 from app.settings import get_settings
+from app.sla.cli import sla_app
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Webcare Router")
 cli.add_typer(rules_app, name="rules")
 cli.add_typer(sla_app, name="sla")
 cli.add_typer(users_app, name="users")
 cli.add_typer(tokens_app, name="tokens")
+cli.add_typer(inbound_app, name="inbound")
 
 
 @cli.command()

@@ -1,4 +1,5 @@
-"""Background workers: run inside `webcare serve` (unless WEBCARE_WORKERS_ENABLED=false) or alone
+"""Background workers (webhook delivery, the SLA sweeper, Instagram enrichment, platform replies):
+run inside `webcare serve` (unless WEBCARE_WORKERS_ENABLED=false) or alone
 with `webcare worker`. Every worker is safe to run in any number of processes at once: each claims
 its rows with leases (DESIGN "The flow of one mention")."""
 
@@ -39,10 +40,17 @@ class Workers:
     to finish what is in flight and waits for them."""
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore):
+        from app.ingest.enrichment import EnrichmentWorker
+        from app.replies.sender import ReplySender
         from app.sla.sweeper import SlaSweeper
 
         self.dispatcher = Dispatcher(sessions, rules, secrets, worker_id=worker_id())
-        self.workers: list[Worker] = [self.dispatcher, SlaSweeper(sessions, rules)]
+        self.workers: list[Worker] = [
+            self.dispatcher,
+            SlaSweeper(sessions, rules),
+            EnrichmentWorker(sessions, rules, secrets, worker_id=worker_id()),
+            ReplySender(sessions, rules, secrets, worker_id=worker_id()),
+        ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions = sessions

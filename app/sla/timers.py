@@ -130,12 +130,26 @@ def steps_for(policy: SlaPolicy, kind: str) -> tuple[EscalationStep, ...]:
 def summarise_case(session: Session, case: Case) -> None:
     """Keep the case's `due_at` (nearest deadline of a running timer) and `sla_state` (the worst
     state of its active timers) current: the queue sorts and filters on them."""
+    summarise_cases(session, [case])
+
+
+def summarise_cases(session: Session, cases: Iterable[Case]) -> None:
+    """`summarise_case` for many cases with one query."""
+    by_id = {case.id: case for case in cases}
+    if not by_id:
+        return
     session.flush()
-    timers = active_timers(session, case)
-    running = [t.due_at for t in timers if t.due_at is not None]
-    case.due_at = min(running) if running else None
-    states = [t.state for t in timers]
-    case.sla_state = max(states, key=lambda s: WORST.get(s, 0)) if states else None
+    due: dict[int, list[datetime]] = {case_id: [] for case_id in by_id}
+    states: dict[int, list[str]] = {case_id: [] for case_id in by_id}
+    rows = session.execute(select(SlaTimer.case_id, SlaTimer.due_at, SlaTimer.state)
+                           .where(SlaTimer.case_id.in_(list(by_id)), SlaTimer.active.is_(True)))
+    for case_id, due_at, state in rows:
+        if due_at is not None:
+            due[case_id].append(due_at)
+        states[case_id].append(state)
+    for case_id, case in by_id.items():
+        case.due_at = min(due[case_id]) if due[case_id] else None
+        case.sla_state = max(states[case_id], key=lambda s: WORST.get(s, 0)) if states[case_id] else None
 
 
 def _clock(timer: SlaTimer) -> Clock:
