@@ -1,9 +1,10 @@
 """The outbox dispatcher: signed webhook deliveries to the departments' systems.
 
-Each department's endpoint is a lane with its own concurrency, so a slow, dead or throttled endpoint
-only ever occupies its own lane and never delays the others. Rows are claimed with a lease in a short
-transaction, posted with no transaction open, and the outcomes recorded in batches in another short
-transaction; all database work runs on one thread of the dispatcher's own, off the event loop.
+Each department's endpoint is a lane with its own concurrency and connection pool, so a slow, dead
+or throttled endpoint only ever occupies its own lane and never delays the others; a lane whose
+recent attempts all failed sends one probe at a time until the endpoint answers again.
+Rows are claimed with a lease in a short transaction, posted with no transaction open, and the
+outcomes recorded in batches in another short transaction; all database work runs on one thread of the dispatcher's own, off the event loop.
 Any number of dispatchers (threads or processes) may run against one database: a lease is held by
 one worker at a time, so each event is sent once unless a worker dies mid-call (then the lease
 expires and another worker sends it again, with the same `webhook-id`).
@@ -52,6 +53,7 @@ def utc_now() -> datetime:
 class _Lane:
     in_flight: int = 0
     paused_until: datetime | None = None
+    failures: int = 0  # consecutive failed attempts; a success resets it
 
 
 class Dispatcher:
@@ -185,7 +187,10 @@ class Dispatcher:
             lane = self._lanes.setdefault(department, _Lane())
             if lane.paused_until is not None and lane.paused_until > now:
                 continue
-            free = min(cap, self.concurrency - lane.in_flight)
+            # An endpoint whose last `concurrency` attempts all failed is probably down: probe it
+            # with one call at a time until one succeeds, instead of spending a slot per delivery.
+            limit = 1 if lane.failures >= self.concurrency else self.concurrency
+            free = min(cap, limit - lane.in_flight)
             if free > 0:
                 wanted[department] = free
         return wanted
@@ -241,8 +246,9 @@ class Dispatcher:
         finished = now or self._clock()
         attempts = item.attempts + 1
         decision = decide(outcome, attempts=attempts, now=finished, schedule=self.schedule, rng=self._rng)
+        lane = self._lanes.setdefault(item.department, _Lane())
+        lane.failures = 0 if decision.status == "delivered" else lane.failures + 1
         if decision.pause_until is not None:
-            lane = self._lanes.setdefault(item.department, _Lane())
             lane.paused_until = max(lane.paused_until or decision.pause_until, decision.pause_until)
         return AttemptResult(delivery_id=item.delivery_id, department=item.department, attempts=attempts,
                              decision=decision, recorded_at=finished, started_at=started,

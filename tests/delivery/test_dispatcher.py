@@ -337,6 +337,36 @@ def test_a_hanging_endpoint_never_delays_a_healthy_one(
     assert all(r.lease_owner is None for r in rows.values())
 
 
+def test_a_failing_endpoint_is_probed_one_call_at_a_time(
+        sessions: sessionmaker[Session], holder: RuleSetHolder, tmp_path: Path) -> None:
+    add_events(sessions, holder.current, department="network", cases=20, per_case=1)
+    d = dispatcher(sessions, holder, secret_store(tmp_path), concurrency=4, idle_seconds=0.02)
+    in_flight: list[int] = []
+    current = 0
+
+    async def failing(request: httpx.Request) -> httpx.Response:
+        nonlocal current
+        current += 1
+        in_flight.append(current)
+        await asyncio.sleep(0.03)
+        current -= 1
+        return httpx.Response(503)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(d.run_forever(stop))
+        while len(in_flight) < 12:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await runner
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(NETWORK).mock(side_effect=failing)
+        run(asyncio.wait_for(scenario(), timeout=20))
+    assert max(in_flight[:4]) == 4                  # a full lane at first
+    assert set(in_flight[4:]) == {1}                # then, after 4 failures in a row, one probe at a time
+
+
 def test_wake_starts_a_claim_before_the_idle_sleep_ends(
         sessions: sessionmaker[Session], session: Session, holder: RuleSetHolder, tmp_path: Path) -> None:
     d = dispatcher(sessions, holder, secret_store(tmp_path), idle_seconds=30)
