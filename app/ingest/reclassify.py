@@ -14,6 +14,7 @@ from app.delivery.outbox import emit
 from app.ingest.models import StoredMention
 from app.mentions.model import Attachment, Author, Mention
 from app.rules import RuleSet, classify
+from app.sla.hooks import on_action
 
 UNTOUCHED_ACTORS = ("rule", "system", "customer")
 
@@ -64,6 +65,9 @@ def reclassify_case(session: Session, case: Case, row: StoredMention, *, ruleset
         return False
     record_event(session, case, type="reclassified", at=now, actor_type="rule", actor=decision.deciding_rule,
                  data={"from": before, "to": after, "decision": decision.to_json()})
+    # The timers follow as after a handoff (a new department_ack segment) or a priority change
+    # (policy and priority recomputed, used time kept).
+    on_action(session, case, "handoff" if moved else "priority", owner_changed=moved, ruleset=ruleset, now=now)
     if moved:
         record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"from": before["department"], "to": case.department})

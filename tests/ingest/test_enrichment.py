@@ -4,7 +4,7 @@ after the commit (respx stands in for it) and routes the case again when nobody 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -89,6 +89,11 @@ def test_the_text_is_read_and_the_untouched_case_is_routed_again(
     assert case["routing"]["deciding_rule"] == "outage"
     types = [e["type"] for e in case["timeline"]]
     assert types[:1] == ["created"] and {"mention_enriched", "reclassified", "handed_off"} <= set(types)
+    # the timers followed the new routing: network's own acknowledgement clock, on the urgent policy
+    assert case["sla"]["department_ack"]["department"] == "network"
+    assert case["sla"]["department_ack"]["state"] == "running"
+    created = datetime.fromisoformat(case["created_at"])
+    assert datetime.fromisoformat(case["sla"]["first_response"]["due_at"]) - created <= timedelta(minutes=15)
     assert run(worker) == 0
 
 
