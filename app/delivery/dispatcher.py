@@ -3,11 +3,13 @@
 Each department's endpoint is a lane with its own concurrency and connection pool, so a slow, dead
 or throttled endpoint only ever occupies its own lane and never delays the others; a lane whose
 recent attempts all failed sends one probe at a time until the endpoint answers again.
+
 Rows are claimed with a lease in a short transaction, posted with no transaction open, and the
-outcomes recorded in batches in another short transaction; all database work runs on one thread of the dispatcher's own, off the event loop.
-Any number of dispatchers (threads or processes) may run against one database: a lease is held by
-one worker at a time, so each event is sent once unless a worker dies mid-call (then the lease
-expires and another worker sends it again, with the same `webhook-id`).
+outcomes recorded in batches in another short transaction; all database work runs on one thread of
+the dispatcher's own, off the event loop. Any number of dispatchers (threads or processes) may run
+against one database: a lease is held by one worker at a time, so each event is sent once unless a
+worker dies mid-call (then the lease expires and another worker sends it again, with the same
+`webhook-id`).
 """
 
 from __future__ import annotations
