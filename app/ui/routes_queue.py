@@ -72,8 +72,18 @@ def chips(f: QueueFilter, counts: QueueCounts, t: Translator) -> list[Chip]:
     return [Chip(label, chip.query_string(), n, key, chip == f) for label, chip, n, key in options]
 
 
-def queue_total(session: Session, info: SessionInfo, f: QueueFilter) -> int:
-    return session.scalar(select(func.count()).select_from(Case).where(*queue_conditions(info.principal, f))) or 0
+SEARCH_TOTAL_CAP = 1000
+
+
+def queue_total(session: Session, info: SessionInfo, f: QueueFilter) -> int | str:
+    """How many cases the filters match; a search over the whole history stops counting at
+    `SEARCH_TOTAL_CAP` (`"1000+"`), since it has no index to count from."""
+    conditions = queue_conditions(info.principal, f)
+    if not f.q:
+        return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    capped = select(Case.id).where(*conditions).limit(SEARCH_TOTAL_CAP + 1).subquery()
+    n = session.scalar(select(func.count()).select_from(capped)) or 0
+    return f"{SEARCH_TOTAL_CAP}+" if n > SEARCH_TOTAL_CAP else n
 
 
 @router.get("", include_in_schema=False)

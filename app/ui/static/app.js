@@ -192,7 +192,7 @@
       el.textContent = el.tagName === "OPTION" ? el.dataset.label + " (" + value + ")" : String(value);
     });
     const summary = document.getElementById("queue-summary");
-    if (summary && typeof total === "number" && summary.dataset.template) {
+    if (summary && total !== undefined && summary.dataset.template) {
       summary.textContent = summary.dataset.template.replace("{shown}", rows().length).replace("{total}", total);
     }
   }
