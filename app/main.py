@@ -13,6 +13,7 @@ from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
 from app.db import make_engine, make_sessionmaker
 from app.delivery.feed import router as events_router
+from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
@@ -91,8 +92,8 @@ def api_shell() -> FastAPI:
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (ingest_router, cases_router, case_actions_router, events_router, rules_router, health_router,
-                   dead_letters_router):
+    for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
+                   health_router, dead_letters_router):
         app.include_router(router)
     mount_ui(app)
     return app

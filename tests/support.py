@@ -40,7 +40,7 @@ def post_mentions(client: TestClient, signer: Signer, payload: Any, connector: s
 
 def make_user_token(sessions: sessionmaker[Session], username: str, role: str) -> str:
     with sessions() as session, session.begin():
-        user = add_user(session, username=username, role=role, password="correct horse battery", now=utc_now())
+        user = add_user(session, username=username, role=role, password=None, now=utc_now())  # tokens only
         _, token = create_token(session, now=utc_now(), user=user)
     return token
 

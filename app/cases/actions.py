@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.lifecycle import CaseState, Outcome, Status, TransitionNotAllowed, transition
+from app.cases.lifecycle import (
+    AGENT_ACTIONS,
+    DEPARTMENT_ACTIONS,
+    CaseState,
+    Outcome,
+    Status,
+    TransitionNotAllowed,
+    transition,
+)
 from app.cases.models import Case, parse_ref
 from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
@@ -63,6 +71,10 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
     transition the life cycle does not allow; `allowed` names the actions that are).
     """
     kind = actor_kind(principal)
+    permitted = {"agent": AGENT_ACTIONS, "department": DEPARTMENT_ACTIONS}.get(kind)
+    if permitted is not None and request.name not in permitted:
+        who = "department systems" if kind == "department" else "users"
+        raise Forbidden(f"{request.name} is not an action {who} take")
     if kind == "department" and case.department != principal.department:
         raise Forbidden(f"{principal.department} does not own {case.ref}; only its owner may act on it")
     target = _target_department(request, ruleset)
