@@ -42,7 +42,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default: WEBCARE_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: WEBCARE_PORT")] = None,
 ) -> None:
-    """Migrate, then serve the API (and, later, the UI and workers)."""
+    """Migrate, then serve the API and the UI, with the workers unless WEBCARE_WORKERS_ENABLED=false."""
     import uvicorn
 
     from app.db import make_engine
@@ -81,7 +81,7 @@ def worker() -> None:
     from app.db import make_engine, make_sessionmaker
     from app.migrate import upgrade_to_head
     from app.observability import configure_logging
-    from app.rules import RuleSetError, load_ruleset
+    from app.rules.cli import ruleset_or_exit
     from app.rules.holder import RuleSetHolder
     from app.secrets import SecretStore
     from app.workers import Workers
@@ -90,12 +90,7 @@ def worker() -> None:
     configure_logging(settings.log_format, settings.log_level)
     engine = make_engine(settings.effective_database_url)
     upgrade_to_head(engine)
-    try:
-        rules = RuleSetHolder(settings.rules_dir, load_ruleset(settings.rules_dir))
-    except RuleSetError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(1) from exc
+    rules = RuleSetHolder(settings.rules_dir, ruleset_or_exit(settings.rules_dir))
     secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
 
     async def run() -> None:
@@ -118,15 +113,11 @@ def send(
 ) -> None:
     """Sign and post one mention through a `standard` connector, with the secret the service uses."""
     from app.delivery.signing import sign_payload
-    from app.rules import RuleSetError, load_ruleset
+    from app.rules.cli import ruleset_or_exit
     from app.secrets import SecretStore
 
     settings = get_settings()
-    try:
-        ruleset = load_ruleset(settings.rules_dir)
-    except RuleSetError as exc:
-        typer.echo(f"{settings.rules_dir} has errors; run `webcare rules check`", err=True)
-        raise typer.Exit(1) from exc
+    ruleset = ruleset_or_exit(settings.rules_dir)
     config = ruleset.connectors.get(connector)
     if config is None or config.kind != "standard" or not config.secret_env:
         typer.echo(f"no standard connector named {connector!r} in {settings.rules_dir}", err=True)

@@ -84,12 +84,9 @@ def tokens_create(
         typer.echo("give exactly one of --user or --department", err=True)
         raise typer.Exit(2)
     if department is not None:
-        from app.rules import RuleSetError, load_ruleset
+        from app.rules.cli import ruleset_or_exit
 
-        try:
-            known = load_ruleset(get_settings().rules_dir).departments
-        except RuleSetError as exc:
-            raise _fail(RuntimeError("routing_rules/ has errors; run `webcare rules check`")) from exc
+        known = ruleset_or_exit(get_settings().rules_dir).departments
         if department not in known:
             raise _fail(AuthError(f"no department {department!r}; known: {', '.join(sorted(known))}"))
     try:

@@ -53,15 +53,11 @@ def replay(
     """Process pending inbound dead letters again (after a fix), with the current adapters and rules.
     Prints one line per letter; exits 1 when any still fails."""
     from app.db import make_engine, make_sessionmaker
-    from app.rules import RuleSetError, load_ruleset
+    from app.rules.cli import ruleset_or_exit
     from app.settings import get_settings
 
     settings = get_settings()
-    try:
-        ruleset = load_ruleset(settings.rules_dir)
-    except RuleSetError as exc:
-        typer.echo(f"{settings.rules_dir} has errors; run `webcare rules check`", err=True)
-        raise typer.Exit(1) from exc
+    ruleset = ruleset_or_exit(settings.rules_dir)
     engine = make_engine(settings.effective_database_url)
     try:
         results = replay_pending(make_sessionmaker(engine), ruleset, ids=letter_id or None, connector=connector)

@@ -34,6 +34,18 @@ class Format(StrEnum):
     json = "json"
 
 
+def ruleset_or_exit(directory: Path) -> RuleSet:
+    """The rule set in `directory` for commands that need one; when the folder has errors, print
+    each (`PATH:LINE:COL: error: ...`) on stderr and exit 1."""
+    ruleset, problems = check_ruleset(directory)
+    if ruleset is None:
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{directory} has errors; fix them (`webcare rules check`) first", err=True)
+        raise typer.Exit(1)
+    return ruleset
+
+
 @rules_app.command()
 def check(directory: DirArg = DEFAULT_DIR,
           strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False) -> None:
