@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.cases.models import format_ref
 from app.delivery.claims import set_subscription
 from app.delivery.models import DeliveryAttempt
-from app.delivery.routes import router
 from app.main import create_app
 from app.rules import load_ruleset
 from tests.delivery.support import NOW, add_events, delivery_of, rules_folder, standard_hooks
@@ -27,11 +26,7 @@ def rules_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(settings: Any, engine: Any, sessions: sessionmaker[Session]) -> Any:
-    """The app, with the delivery routes included even before `app.main` wires them in."""
-    app = create_app(settings, engine=engine, sessions=sessions)
-    if not any(getattr(route, "path", None) == "/api/v1/deliveries" for route in app.routes):
-        app.include_router(router)
-    return app
+    return create_app(settings, engine=engine, sessions=sessions)
 
 
 @pytest.fixture
