@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     workers_enabled: bool = True
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
+    # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.
     secret_key: str | None = Field(default=None, repr=False)
 
     @field_validator("database_url")
