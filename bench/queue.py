@@ -182,6 +182,9 @@ def main() -> None:
                                ("search over all statuses (q=abonnement)", search_all)):
             p50, p95 = percentiles(samples)
             print(f"{label:48s} n={len(samples):3d}  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms", flush=True)
+        for i, query in enumerate(FILTERS):
+            mine = queue[i::len(FILTERS)]
+            print(f"    {query or '(default: active)':44s} median {statistics.median(mine):7.1f} ms", flush=True)
         p95 = percentiles(queue)[1]
         print(f"target queue p95 < 50 ms: {'met' if p95 < 50 else 'NOT met'}")
     finally:
