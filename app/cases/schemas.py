@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.cases.models import Case, CaseEvent
+from app.cases.models import Case, CaseEvent, format_ref
 from app.ingest.models import StoredMention
 from app.sla.models import SlaTimer
 
@@ -167,10 +167,6 @@ def mention_out(m: StoredMention) -> MentionOut:
 
 
 def _case_fields(case: Case, timers: list[SlaTimer], now: datetime | None) -> dict[str, Any]:
-    from datetime import UTC
-
-    from app.cases.models import format_ref
-
     return dict(
         ref=case.ref, status=case.status, department=case.department, category=case.category,
         priority=case.priority, sla_policy=case.sla_policy, tags=case.tags,

@@ -13,20 +13,24 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
 from app.cases.schemas import case_out
 from app.delivery.models import Delivery, DepartmentEvent
-from app.rules import RuleSet
+from app.rules import RuleSet, Webhook
+from app.sla.models import SlaTimer
 
 EVENT_TYPES = ("case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved",
                "case.closed", "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated")
 
 
-def event_body(case: Case, *, type: str, now: datetime, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The webhook body: `{"type", "timestamp", "data": {"case": <case JSON>, ...extra}}`."""
-    data: dict[str, Any] = {"case": case_out(case).model_dump(mode="json")}
+def event_body(case: Case, *, type: str, now: datetime, timers: list[SlaTimer],
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The webhook body: `{"type", "timestamp", "data": {"case": <case JSON>, ...extra}}`, the case
+    as the API shows it at `now` (its SLA timers included)."""
+    data: dict[str, Any] = {"case": case_out(case, timers, now).model_dump(mode="json")}
     data.update(extra or {})
     return {"type": type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data}
 
@@ -40,14 +44,16 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type}")
-    recipients = list(dict.fromkeys(only if only is not None else [case.department, *[d for d in also if d]]))
-    body = event_body(case, type=type, now=now, extra=extra)
+    recipients = [d for d in dict.fromkeys(only if only is not None else [case.department, *[d for d in also if d]])
+                  if d != ruleset.triage_department or _webhook(ruleset, d) is not None]
+    if not recipients:
+        return []
+    session.flush()  # the case's timers as they are now, for the body
+    timers = list(session.scalars(select(SlaTimer).where(SlaTimer.case_id == case.id)))
+    body = event_body(case, type=type, now=now, timers=timers, extra=extra)
     rows = []
     for department in recipients:
-        config = ruleset.departments.get(department)
-        webhook = config.webhook if config is not None else None
-        if department == ruleset.triage_department and webhook is None:
-            continue
+        webhook = _webhook(ruleset, department)
         row = DepartmentEvent(department=department, case_id=case.id, type=type, body=body, created_at=now)
         session.add(row)
         rows.append(row)
@@ -57,3 +63,8 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
                                  status="pending", attempts=0, next_attempt_at=now, created_at=now,
                                  updated_at=now))
     return rows
+
+
+def _webhook(ruleset: RuleSet, department: str) -> Webhook | None:
+    config = ruleset.departments.get(department)
+    return config.webhook if config is not None else None

@@ -36,6 +36,9 @@ def test_department_round_trip_with_timeline_and_feed(client: TestClient, signer
     items, cursor = feed(billing)
     assert [(e["type"], e["data"]["case"]["ref"]) for e in items] == [("case.handed_off", ref)]
     assert items[0]["data"]["case"]["status"] == "pending_department"
+    # the case as the API shows it, with the department's own acknowledgement clock
+    assert items[0]["data"]["case"]["sla"]["department_ack"]["department"] == "billing"
+    assert items[0]["data"]["case"]["sla"]["department_ack"]["state"] == "running"
 
     acked = billing.post(f"/api/v1/cases/{ref}/acknowledge", json={"external_ref": "BIL-4711"})
     assert acked.status_code == 200, acked.text
