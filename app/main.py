@@ -17,6 +17,8 @@ from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
+from app.metrics.routes import Metrics, MetricsMiddleware
+from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware
 from app.rules import RuleSet, RuleSetError, load_ruleset
 from app.rules.holder import RuleSetHolder
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = sessions or make_sessionmaker(engine)
     app.state.rules = RuleSetHolder(settings.rules_dir, ruleset)
     app.state.secrets = secrets
+    app.state.metrics = Metrics(app.state.sessions)
     return app
 
 
@@ -91,9 +94,10 @@ def api_shell() -> FastAPI:
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
-                   health_router, dead_letters_router):
+                   health_router, metrics_router, dead_letters_router):
         app.include_router(router)
     mount_ui(app)
     return app

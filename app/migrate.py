@@ -12,6 +12,15 @@ import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
+# Indexes whose shape differs per database (INCLUDE on PostgreSQL, trailing keys on SQLite), made
+# only by their migration: autogenerate must neither drop nor recreate them.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_cases_queue"})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's autogenerate filter: everything but `MIGRATION_ONLY_INDEXES`."""
+    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged `migrations/` folder."""

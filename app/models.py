@@ -7,7 +7,8 @@ from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subs
 from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
 from app.replies.models import PlatformReply
 from app.sla.models import SlaTimer
+from app.ui.models import UiSession
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
            "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
-           "SlaTimer", "StoredMention", "Subscription", "User"]
+           "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]

@@ -6,6 +6,7 @@ from alembic import context
 
 import app.models  # noqa: F401  (registers every table)
 from app.db import Base, make_engine
+from app.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +29,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

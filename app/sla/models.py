@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import Float, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.models import ID
@@ -36,8 +36,8 @@ class SlaTimer(Base):
     active: Mapped[bool] = mapped_column(default=True)
     state: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
-    budget_seconds: Mapped[float]
-    elapsed_seconds: Mapped[float] = mapped_column(default=0.0)
+    budget_seconds: Mapped[float] = mapped_column(Float)
+    elapsed_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     run_from: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     warn_at: Mapped[datetime | None]
