@@ -12,9 +12,10 @@ import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
-# Indexes whose shape differs per database (INCLUDE on PostgreSQL, trailing keys on SQLite), made
-# only by their migration: autogenerate must neither drop nor recreate them.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_cases_queue"})
+# Indexes whose shape differs per database (INCLUDE on PostgreSQL, trailing keys on SQLite; trigram
+# indexes on PostgreSQL only), made only by their migration: autogenerate must leave them alone.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_cases_queue", "ix_mentions_text_trgm", "ix_mentions_author_handle_trgm",
+                                    "ix_mentions_author_name_trgm"})
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
