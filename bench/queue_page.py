@@ -1,4 +1,4 @@
-"""The agents' queue page on PostgreSQL: `.venv/bin/python bench/queue.py`.
+"""The agents' queue page on PostgreSQL: `.venv/bin/python bench/queue_page.py`.
 
 Loads 1,000,000 cases (one mention each) of which 20,000 are not closed into a scratch database,
 starts `webcare serve` on it, logs in a UI session and times over loopback HTTP:
@@ -14,33 +14,28 @@ BENCH_OPEN_EVERY (50: one case in 50 is not closed), BENCH_REQUESTS (200).
 
 from __future__ import annotations
 
+import os
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
 
-# This file is bench/queue.py: keep its folder off the import path, or it shadows the stdlib `queue`.
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
+from app.auth.models import User
+from app.auth.service import add_user
+from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
+from app.mentions.schema import utc_now
+from app.migrate import upgrade_to_head
+from app.ui.sessions import SESSION_COOKIE, start_session
 
-import httpx  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from app.auth.models import User  # noqa: E402
-from app.auth.service import add_user  # noqa: E402
-from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction  # noqa: E402
-from app.mentions.schema import utc_now  # noqa: E402
-from app.migrate import upgrade_to_head  # noqa: E402
-from app.ui.sessions import SESSION_COOKIE, start_session  # noqa: E402
-
+REPO = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CASES = int(os.environ.get("BENCH_CASES", "1000000"))
 OPEN_EVERY = int(os.environ.get("BENCH_OPEN_EVERY", "50"))
