@@ -181,6 +181,20 @@ class QueueCounts:
     assignee: Counter[str] = field(default_factory=Counter)
     sla: Counter[str] = field(default_factory=Counter)
     active: int = 0
+    # (status, department, channel, priority, sla_state, assigned, n): the query's groups, from
+    # which the total of any filter without a search is summed instead of counted again.
+    groups: list[tuple[str, str, str, str, str | None, str, int]] = field(default_factory=list)
+
+    def total(self, f: QueueFilter) -> int | None:
+        """How many not-closed cases `f` shows, from the groups; None when `f` searches or shows
+        closed cases (the groups do not cover those)."""
+        statuses = f.statuses
+        if f.q or statuses is None or not set(statuses) <= set(NOT_CLOSED):
+            return None
+        return sum(n for status, department, channel, priority, sla_state, assigned, n in self.groups
+                   if status in statuses and (not f.department or department in f.department)
+                   and (not f.channel or channel in f.channel) and (not f.priority or priority in f.priority)
+                   and (f.assignee is None or assigned == f.assignee) and (f.sla is None or sla_state == f.sla))
 
     def as_json(self) -> dict[str, object]:
         return {"active": self.active, **{name: dict(getattr(self, name)) for name in
@@ -204,6 +218,7 @@ def queue_counts(session: Session, principal: Principal, f: QueueFilter) -> Queu
     counts = QueueCounts()
     for status, department, channel, priority, sla_state, is_unassigned, is_mine, n in rows:
         assigned = "none" if is_unassigned else "me" if is_mine else "other"
+        counts.groups.append((status, department, channel, priority, sla_state, assigned, n))
         counts.status[status] += n
         if status not in ACTIVE_STATUSES:
             continue

@@ -75,9 +75,13 @@ def chips(f: QueueFilter, counts: QueueCounts, t: Translator) -> list[Chip]:
 SEARCH_TOTAL_CAP = 1000
 
 
-def queue_total(session: Session, info: SessionInfo, f: QueueFilter) -> int | str:
-    """How many cases the filters match; a search over the whole history stops counting at
-    `SEARCH_TOTAL_CAP` (`"1000+"`), since it has no index to count from."""
+def queue_total(session: Session, info: SessionInfo, f: QueueFilter, counts: QueueCounts) -> int | str:
+    """How many cases the filters match: summed from the counts' groups when they cover the
+    filter, else counted; a search over the whole history stops counting at `SEARCH_TOTAL_CAP`
+    (`"1000+"`)."""
+    from_groups = counts.total(f)
+    if from_groups is not None:
+        return from_groups
     conditions = queue_conditions(info.principal, f)
     if not f.q:
         return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
@@ -102,7 +106,7 @@ async def queue_page(request: Request, info: UiUser) -> Response:
         cases = queue_cases(session, principal, f)
         counts = queue_counts(session, principal, f)
         return {"rows": queue_rows(session, cases, ruleset=ruleset, now=utc_now()), "counts": counts,
-                "total": queue_total(session, info, f), "cases": cases}
+                "total": queue_total(session, info, f, counts), "cases": cases}
 
     data = await in_transaction(request, work)
     counts: QueueCounts = data["counts"]
@@ -147,8 +151,9 @@ async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
             payload["upsert"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
             present = {c.id for c in cases}
             payload["remove"] = [format_ref(i) for i in sorted(ids - present)]
-        payload["counts"] = queue_counts(session, principal, f).as_json()
-        payload["total"] = queue_total(session, info, f)
+        counts = queue_counts(session, principal, f)
+        payload["counts"] = counts.as_json()
+        payload["total"] = queue_total(session, info, f, counts)
         return payload
 
     async def events() -> AsyncIterator[str]:
