@@ -7,7 +7,6 @@ Screenshots of the queue and a case page at 1280 and 390 pixels go to `test-arti
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,8 +20,7 @@ import pytest
 
 from app.delivery.signing import sign_payload
 from tests.conftest import EXAMPLE_RULES, REPO
-from tests.dbutil import scratch_database_url
-from tests.test_service_e2e import free_port
+from tests.test_service_e2e import start_service
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_fits_width
 
 pytestmark = pytest.mark.slow
@@ -39,33 +37,12 @@ LIVE_TIMEOUT_MS = 5000
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     tmp_path = tmp_path_factory.mktemp("ui-service")
-    port = free_port()
-    with scratch_database_url(tmp_path) as url:
-        env = {**os.environ, "WEBCARE_DATABASE_URL": url, "WEBCARE_VAR_DIR": str(tmp_path / "var"),
-               "WEBCARE_RULES_DIR": str(EXAMPLE_RULES), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "text",
-               "WEBCARE_ENV": "development"}
-        log_path = tmp_path / "serve.log"
-        log = log_path.open("w")
-        process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "service did not become ready"
-                time.sleep(0.2)
-            found = re.search(r"one-time password (\S+)", log_path.read_text())
-            assert found, log_path.read_text()
-            yield {"base": base, "admin_password": found.group(1), **env}
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-            log.close()
+    with start_service(tmp_path, EXAMPLE_RULES, extra_env={"WEBCARE_LOG_FORMAT": "text",
+                                                          "WEBCARE_ENV": "development"}) as env:
+        log = (tmp_path / "serve.log").read_text()
+        found = re.search(r"one-time password (\S+)", log)
+        assert found, log
+        yield {"admin_password": found.group(1), **env}
 
 
 @pytest.fixture(scope="module")
