@@ -15,7 +15,8 @@ from tests.support import ApiClient, Signer, make_user_token, mention, post_ment
 FILTERS = [QueueFilter(), QueueFilter(status=("open",)), QueueFilter(status=("pending_department", "resolved")),
            QueueFilter(department=("billing",)), QueueFilter(department=("network", "webcare"), channel=("x",)),
            QueueFilter(priority=("P2",)), QueueFilter(assignee="me"), QueueFilter(assignee="none"),
-           QueueFilter(sla="running"), QueueFilter(sla="breached"), QueueFilter(channel=("facebook",), priority=("P3",))]
+           QueueFilter(sla="running"), QueueFilter(sla="breached"),
+           QueueFilter(channel=("facebook",), priority=("P3",))]
 
 
 @pytest.fixture
