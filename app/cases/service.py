@@ -80,7 +80,7 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
         status="pending_department" if handed_off else "open",
         department=decision.department, category=decision.category, priority=decision.priority,
         sla_policy=decision.sla_policy, channel=mention.channel, connector=connector,
-        author={k: v for k, v in asdict(mention.author).items()}, author_key=author_key(mention),
+        author=asdict(mention.author), author_key=author_key(mention),
         routing=routing_json(decision), ruleset_version=decision.ruleset_version,
         linked_case_id=linked_case.id if linked_case else None,
         created_at=now, updated_at=now, last_mention_at=now,
@@ -88,8 +88,9 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     case.tag_rows = [CaseTag(tag=t) for t in dict.fromkeys(decision.tags)]
     session.add(case)
     session.flush()
-    set_owner(session, case, decision.department, now=now)
-    on_case_opened(session, case, ruleset=ruleset, now=now)
+    # A new case: its first owner cannot be recorded yet (set_owner would look it up first).
+    session.add(CaseOwner(case_id=case.id, department=decision.department, since=now))
+    timers = on_case_opened(session, case, ruleset=ruleset, now=now)
     record_event(session, case, type="created", at=now, actor_type="rule", actor=decision.deciding_rule,
                  data={"decision": decision.to_json(),
                        **({"linked_case": linked_case.ref} if linked_case else {})})
@@ -97,12 +98,13 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     if handed_off:
         record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"from": triage, "to": decision.department})
-        emit(session, case, type="case.handed_off", now=now, ruleset=ruleset,
+        emit(session, case, type="case.handed_off", now=now, ruleset=ruleset, timers=timers,
              extra={**rule, "from": triage, "to": decision.department})
     if decision.notify:
         record_event(session, case, type="notified", at=now, actor_type="rule", actor=decision.deciding_rule,
                      data={"departments": list(decision.notify)})
-        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify, extra=rule)
+        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify, extra=rule,
+             timers=timers)
     return case
 
 

@@ -37,10 +37,11 @@ def event_body(case: Case, *, type: str, now: datetime, timers: list[SlaTimer],
 
 def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: RuleSet,
          also: Iterable[str | None] = (), only: Iterable[str] | None = None,
-         extra: dict[str, Any] | None = None) -> list[DepartmentEvent]:
+         extra: dict[str, Any] | None = None, timers: list[SlaTimer] | None = None) -> list[DepartmentEvent]:
     """Record `type` for the case's owner (plus `also`), or for exactly `only`; returns the rows.
 
-    Call after the change is applied to `case`, so the body shows the case as it now is.
+    Call after the change is applied to `case`, so the body shows the case as it now is. `timers`
+    are the case's SLA timers when the caller holds them all (else they are read).
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type}")
@@ -48,8 +49,9 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
                   if d != ruleset.triage_department or _webhook(ruleset, d) is not None]
     if not recipients:
         return []
-    session.flush()  # the case's timers as they are now, for the body
-    timers = list(session.scalars(select(SlaTimer).where(SlaTimer.case_id == case.id)))
+    if timers is None:
+        session.flush()  # the case's timers as they are now, for the body
+        timers = list(session.scalars(select(SlaTimer).where(SlaTimer.case_id == case.id)))
     body = event_body(case, type=type, now=now, timers=timers, extra=extra)
     rows = []
     for department in recipients:

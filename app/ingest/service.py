@@ -56,27 +56,26 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
     classified. A mention flagged for enrichment gets a job that completes it after the commit.
     """
     result = IngestResult()
-    seen: set[str] = set()
+    # Every mention of this connector the delivery names, in one query; rows added below join it,
+    # so a repeat or an edit later in the same batch finds them.
+    known = _stored_by_id(session, connector, {_external_id(item) for item in items} - {None})
     for item in items:
         if isinstance(item, IgnoredItem):
             result.ignored += 1
         elif isinstance(item, RemovedItem):
-            _remove(session, connector, item, received_at, result)
+            _remove(session, known.get(item.external_id), item, received_at, result)
         elif isinstance(item, EditedItem):
             mention = _with_language(item.mention, detect_language)
-            stored = _stored(session, connector, mention.external_id)
+            stored = known.get(mention.external_id)
             if stored is None:
-                _add(session, ruleset, connector, ParsedItem(mention, item.raw), received_at, result, seen)
+                _add(session, ruleset, connector, ParsedItem(mention, item.raw), received_at, result, known)
             else:
                 _edit(session, stored, mention, item, received_at, result)
+        elif item.mention.external_id in known:
+            result.duplicates += 1
         else:
-            mention = item.mention
-            if mention.external_id in seen or _stored(session, connector, mention.external_id) is not None:
-                result.duplicates += 1
-                seen.add(mention.external_id)
-                continue
-            parsed = ParsedItem(_with_language(mention, detect_language), item.raw)
-            _add(session, ruleset, connector, parsed, received_at, result, seen)
+            parsed = ParsedItem(_with_language(item.mention, detect_language), item.raw)
+            _add(session, ruleset, connector, parsed, received_at, result, known)
     session.flush()
     return result
 
@@ -90,9 +89,8 @@ def _with_language(mention: Mention, detect: bool) -> Mention:
 
 
 def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, received_at: datetime,
-         result: IngestResult, seen: set[str]) -> None:
+         result: IngestResult, known: dict[str, StoredMention]) -> None:
     mention = item.mention
-    seen.add(mention.external_id)
     decision = classify(ruleset, mention, received_at, connector=connector)
     lock_thread(session, connector=connector, mention=mention)
     match = find_thread_case(session, connector=connector, mention=mention, now=received_at)
@@ -106,6 +104,7 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
     row = _row(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
                received_at=received_at)
     session.add(row)
+    known[mention.external_id] = row
     enrichment = (mention.extra or {}).get("enrichment")
     if isinstance(enrichment, dict) and enrichment.get("state") == "pending":
         session.flush()
@@ -135,9 +134,8 @@ def _edit(session: Session, stored: StoredMention, mention: Mention, item: Edite
     result.updated += 1
 
 
-def _remove(session: Session, connector: str, item: RemovedItem, received_at: datetime,
+def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, received_at: datetime,
             result: IngestResult) -> None:
-    stored = _stored(session, connector, item.external_id)
     if stored is None:
         result.ignored += 1
         return
@@ -150,11 +148,21 @@ def _remove(session: Session, connector: str, item: RemovedItem, received_at: da
     result.updated += 1
 
 
-def _stored(session: Session, connector: str, external_id: str) -> StoredMention | None:
-    return session.scalar(
-        select(StoredMention).where(StoredMention.connector == connector,
-                                    StoredMention.external_id == external_id)
-    )
+def _external_id(item: Item) -> str | None:
+    if isinstance(item, RemovedItem):
+        return item.external_id
+    if isinstance(item, IgnoredItem):
+        return None
+    return item.mention.external_id
+
+
+def _stored_by_id(session: Session, connector: str, external_ids: set[str | None]) -> dict[str, StoredMention]:
+    """The stored mentions of `connector` with these external ids, by id."""
+    if not external_ids:
+        return {}
+    rows = session.scalars(select(StoredMention).where(StoredMention.connector == connector,
+                                                       StoredMention.external_id.in_(external_ids)))
+    return {row.external_id: row for row in rows}
 
 
 def _attachments(mention: Mention) -> list[dict[str, Any]]:

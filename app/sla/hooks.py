@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case
 from app.rules import RuleSet
+from app.sla.models import SlaTimer
 from app.sla.timers import (
     active_timers,
+    apply_summary,
     pause_timers,
     recompute_timers,
     resume_timers,
@@ -32,12 +34,16 @@ from app.sla.timers import (
 ALL = ("first_response", "next_response", "department_ack", "resolution")
 
 
-def on_case_opened(session: Session, case: Case, *, ruleset: RuleSet, now: datetime) -> None:
-    start_timer(session, case, kind="first_response", department=ruleset.triage_department, ruleset=ruleset, now=now)
-    start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)
+def on_case_opened(session: Session, case: Case, *, ruleset: RuleSet, now: datetime) -> list[SlaTimer]:
+    """Start a new case's timers; returns them (they are all it has, so nothing is read back)."""
+    timers = [start_timer(session, case, kind="first_response", department=ruleset.triage_department,
+                          ruleset=ruleset, now=now),
+              start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)]
     if case.department != ruleset.triage_department:
-        start_timer(session, case, kind="department_ack", department=case.department, ruleset=ruleset, now=now)
-    summarise_case(session, case)
+        timers.append(start_timer(session, case, kind="department_ack", department=case.department,
+                                  ruleset=ruleset, now=now))
+    apply_summary(case, (t.due_at for t in timers if t.due_at is not None), (t.state for t in timers))
+    return timers
 
 
 def on_customer_mention(session: Session, case: Case, *, reopened: bool, resumed: bool, priority_changed: bool,

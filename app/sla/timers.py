@@ -148,8 +148,14 @@ def summarise_cases(session: Session, cases: Iterable[Case]) -> None:
             due[case_id].append(due_at)
         states[case_id].append(state)
     for case_id, case in by_id.items():
-        case.due_at = min(due[case_id]) if due[case_id] else None
-        case.sla_state = max(states[case_id], key=lambda s: WORST.get(s, 0)) if states[case_id] else None
+        apply_summary(case, due[case_id], states[case_id])
+
+
+def apply_summary(case: Case, due: Iterable[datetime], states: Iterable[str]) -> None:
+    """Set the case's `due_at` and `sla_state` from its active timers' deadlines and states."""
+    due, states = list(due), list(states)
+    case.due_at = min(due) if due else None
+    case.sla_state = max(states, key=lambda s: WORST.get(s, 0)) if states else None
 
 
 def _clock(timer: SlaTimer) -> Clock:
