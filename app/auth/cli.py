@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -28,6 +30,16 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """One transaction; an AuthError (unknown user, short password, ...) ends the command with exit 1."""
+    try:
+        with transaction(_sessions()) as session:
+            yield session
+    except AuthError as exc:
+        raise _fail(exc) from exc
+
+
 def _ask_password() -> str:
     first = getpass.getpass("password: ")
     if first != getpass.getpass("again: "):
@@ -42,11 +54,8 @@ def users_add(
     password: Annotated[str | None, typer.Option(help="asked for when left out")] = None,
 ) -> None:
     """Add a user."""
-    try:
-        with transaction(_sessions()) as session:
-            add_user(session, username=name, role=role, password=password or _ask_password(), now=utc_now())
-    except AuthError as exc:
-        raise _fail(exc) from exc
+    with _unit_of_work() as session:
+        add_user(session, username=name, role=role, password=password or _ask_password(), now=utc_now())
     typer.echo(f"added {name} ({role})", err=True)
 
 
@@ -54,22 +63,16 @@ def users_add(
 def users_passwd(name: str,
                  password: Annotated[str | None, typer.Option(help="asked for when left out")] = None) -> None:
     """Set a user's password."""
-    try:
-        with transaction(_sessions()) as session:
-            set_password(session, username=name, password=password or _ask_password())
-    except AuthError as exc:
-        raise _fail(exc) from exc
+    with _unit_of_work() as session:
+        set_password(session, username=name, password=password or _ask_password())
     typer.echo(f"password of {name} changed", err=True)
 
 
 @users_app.command("deactivate")
 def users_deactivate(name: str) -> None:
     """Deactivate a user and revoke their tokens."""
-    try:
-        with transaction(_sessions()) as session:
-            deactivate_user(session, username=name, now=utc_now())
-    except AuthError as exc:
-        raise _fail(exc) from exc
+    with _unit_of_work() as session:
+        deactivate_user(session, username=name, now=utc_now())
     typer.echo(f"deactivated {name}", err=True)
 
 
@@ -89,14 +92,11 @@ def tokens_create(
         known = ruleset_or_exit(get_settings().rules_dir).departments
         if department not in known:
             raise _fail(AuthError(f"no department {department!r}; known: {', '.join(sorted(known))}"))
-    try:
-        with transaction(_sessions()) as session:
-            owner = get_user(session, user) if user else None
-            if owner is not None and not owner.active:
-                raise AuthError(f"user {user} is deactivated")
-            row, token = create_token(session, now=utc_now(), user=owner, department=department, label=label)
-    except AuthError as exc:
-        raise _fail(exc) from exc
+    with _unit_of_work() as session:
+        owner = get_user(session, user) if user else None
+        if owner is not None and not owner.active:
+            raise AuthError(f"user {user} is deactivated")
+        row, token = create_token(session, now=utc_now(), user=owner, department=department, label=label)
     typer.echo(f"token {row.id} created for {user or 'department ' + str(department)}", err=True)
     typer.echo(token)
 
@@ -116,9 +116,6 @@ def tokens_list() -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
-    try:
-        with transaction(_sessions()) as session:
-            revoke_token(session, token_id=token_id, now=utc_now())
-    except AuthError as exc:
-        raise _fail(exc) from exc
+    with _unit_of_work() as session:
+        revoke_token(session, token_id=token_id, now=utc_now())
     typer.echo(f"revoked token {token_id}", err=True)
