@@ -18,12 +18,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.delivery.dispatcher import Dispatcher
+from app.delivery.outbox import OUTBOX_FLAG
 from app.rules.holder import RuleSetHolder
 from app.secrets import SecretStore
 
 log = logging.getLogger(__name__)
-
-OUTBOX_FLAG = "outbox_written"
 
 
 class Worker(Protocol):

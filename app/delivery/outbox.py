@@ -22,6 +22,9 @@ from app.delivery.models import Delivery, DepartmentEvent
 from app.rules import RuleSet, Webhook
 from app.sla.models import SlaTimer
 
+OUTBOX_FLAG = "outbox_written"
+"""Set in `session.info` when a delivery is written, so `app.workers` wakes the dispatcher after the commit."""
+
 EVENT_TYPES = ("case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved",
                "case.closed", "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated")
 
@@ -60,7 +63,7 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
         session.add(row)
         rows.append(row)
         if webhook is not None and (webhook.events is None or type in webhook.events):
-            session.info["outbox_written"] = True  # app.workers wakes the dispatcher after the commit
+            session.info[OUTBOX_FLAG] = True
             session.add(Delivery(event=row, department=department, case_id=case.id, event_type=type,
                                  status="pending", attempts=0, next_attempt_at=now, created_at=now,
                                  updated_at=now))
