@@ -9,7 +9,8 @@ starts `webcare serve` on it, logs in a UI session and times over loopback HTTP:
   - separately, a search over every status (closed cases included), which has no text index.
 Reports p50/p95 in milliseconds; target: queue p95 < 50 ms. The scratch database is dropped afterwards.
 Environment: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_CASES (1000000),
-BENCH_OPEN_EVERY (50: one case in 50 is not closed), BENCH_REQUESTS (200).
+BENCH_OPEN_EVERY (50: one case in 50 is not closed), BENCH_REQUESTS (200), BENCH_KEEP_DB (a database name:
+loaded on the first run, kept and reused by later runs, for measuring one change after another).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app.auth.models import User
@@ -132,6 +133,17 @@ def load(url: str) -> str:
     return cookie
 
 
+def reuse(url: str) -> str:
+    """A kept database: bring its schema up to date and log in again; returns the session cookie."""
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        user = session.scalars(select(User).where(User.username == "agent1")).one()
+        cookie = start_session(session, user, now=utc_now())
+    engine.dispose()
+    return cookie
+
+
 def timed(client: httpx.Client, path: str) -> float:
     started = time.perf_counter()
     response = client.get(path)
@@ -141,14 +153,17 @@ def timed(client: httpx.Client, path: str) -> float:
 
 
 def main() -> None:
-    name = f"webcare_bench_{uuid.uuid4().hex[:10]}"
+    kept = os.environ.get("BENCH_KEEP_DB")
+    name = kept or f"webcare_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(sqlalchemy_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(sqlalchemy_url(ADMIN_URL)).set(database=name).render_as_string(hide_password=False)
     process = None
     try:
-        cookie = load(url)
+        cookie = load(url) if not exists else reuse(url)
         port = free_port()
         var_dir = tempfile.mkdtemp(prefix="bench-queue-")
         env = {**os.environ, "WEBCARE_DATABASE_URL": url, "WEBCARE_VAR_DIR": var_dir, "WEBCARE_PORT": str(port),
@@ -186,8 +201,9 @@ def main() -> None:
         if process is not None:
             process.terminate()
             process.wait(timeout=20)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not kept:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.db import UTCDateTime
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
@@ -77,18 +77,18 @@ def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, wor
     commits, each returned row is `delivering`, leased to `worker_id` until `now + lease`.
     """
     disabled = disabled_departments(session)
-    earlier = aliased(Delivery)
-    blocked = exists().where(earlier.department == Delivery.department, earlier.case_id == Delivery.case_id,
-                             earlier.id < Delivery.id, earlier.status.in_(OPEN_STATUSES))
     due = or_(and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
               and_(Delivery.status == "delivering", Delivery.lease_until < now))
     claimed: list[Claimed] = []
     for department, limit in wanted.items():
         if limit <= 0 or department in disabled:
             continue
+        # Each case's head: its oldest open delivery (an index-only scan of ix_deliveries_open_case).
+        heads = (select(func.min(Delivery.id)).where(Delivery.department == department, _OPEN_SQL)
+                 .group_by(Delivery.case_id))
         query = (select(Delivery.id, Delivery.event_id, Delivery.case_id, Delivery.attempts, DepartmentEvent.body)
                  .join(DepartmentEvent, DepartmentEvent.id == Delivery.event_id)
-                 .where(Delivery.department == department, _OPEN_SQL, due, ~blocked)
+                 .where(Delivery.id.in_(heads), due)
                  .order_by(Delivery.id).limit(limit)
                  .with_for_update(skip_locked=True, of=Delivery))
         claimed += [Claimed(delivery_id=row.id, event_id=row.event_id, department=department, case_id=row.case_id,

@@ -47,6 +47,9 @@ class Delivery(Base):
         Index("ix_deliveries_order", "department", "case_id", "id"),
         # The dispatcher's claim walks only the open rows (migration 0002).
         Index("ix_deliveries_open", "department", "id", postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+        # ... and finds each case's oldest open delivery, its head, by case (migration 0008).
+        Index("ix_deliveries_open_case", "department", "case_id", "id", postgresql_where=text(_OPEN),
+              sqlite_where=text(_OPEN)),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -403,3 +403,25 @@ def test_body_is_the_stored_event_body(sessions: sessionmaker[Session], session:
         run(once(dispatcher(sessions, holder, secret_store(tmp_path)), NOW))
     row = delivery_of(session, event_id)
     assert json.loads(route.calls.last.request.content) == row.event.body
+
+
+def test_a_lane_spreads_its_calls_over_small_pools() -> None:
+    from contextlib import ExitStack
+
+    from app.delivery.dispatcher import CONNECTIONS_PER_POOL, _Pools
+
+    async def scenario() -> None:
+        pools = _Pools(concurrency=2 * CONNECTIONS_PER_POOL + 1, timeout=1.0)
+        assert len(pools.clients) == 3
+        with ExitStack() as stack:
+            used = [stack.enter_context(pools.lease()) for _ in range(2 * CONNECTIONS_PER_POOL + 1)]
+            # The calls in flight are spread evenly: no pool holds more than its share.
+            assert max(pools.in_flight) <= CONNECTIONS_PER_POOL
+            assert {id(c) for c in used} == {id(c) for c in pools.clients}
+        assert pools.in_flight == [0, 0, 0]  # every lease returned, also after an exception below
+        with pytest.raises(RuntimeError), pools.lease():
+            raise RuntimeError("the call failed")
+        assert pools.in_flight == [0, 0, 0]
+        await pools.aclose()
+
+    run(scenario())
