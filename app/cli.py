@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 import uuid
 from typing import Annotated
@@ -51,6 +52,7 @@ def serve(
     from app.observability import configure_logging
     from app.rules import RuleSetError
     from app.ui.bootstrap import first_start_admin, first_start_message
+    from app.ui.queue_index import warm_queue_index
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -68,6 +70,8 @@ def serve(
     except RuntimeError as exc:
         typer.echo(f"cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
+    # The queue index loads on its own thread, so the first agent's page does not wait for it.
+    threading.Thread(target=warm_queue_index, args=(app.state,), name="webcare-queue-warmup", daemon=True).start()
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None,
                 proxy_headers=True)
 

@@ -6,6 +6,7 @@ starts `webcare serve` on it, logs in a UI session and times over loopback HTTP:
   - the queue page (`/ui/`, full HTML with per-filter counts) over 200 requests cycling through mixed
     filters (mine, unassigned, department, status, channel, priority, warned/breached, combinations,
     a search within a status);
+  - the same mix while another connection commits a change to a random open case before each request;
   - separately, a search over every status (closed cases included), which has no text index.
 Reports p50/p95 in milliseconds; target: queue p95 < 50 ms. The scratch database is dropped afterwards.
 Environment: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_CASES (1000000),
@@ -16,6 +17,7 @@ loaded on the first run, kept and reused by later runs, for measuring one change
 from __future__ import annotations
 
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -152,6 +154,34 @@ def timed(client: httpx.Client, path: str) -> float:
     return elapsed
 
 
+def timed_while_changing(client: httpx.Client, url: str) -> list[float]:
+    """The queue page as above, but before each request another connection commits a change to a
+    random not-closed case (its priority and deadline, with the case event every change writes),
+    as agents and departments do all day: the page then also pays for catching up with it."""
+    engine = create_engine(sqlalchemy_url(url))
+    rng = random.Random(7)
+    samples = []
+    try:
+        with engine.connect() as connection:
+            open_ids = list(connection.scalars(text("SELECT id FROM cases WHERE status <> 'closed'")))
+        for i in range(REQUESTS):
+            case_id = rng.choice(open_ids)
+            with engine.begin() as connection:
+                connection.execute(text(CHANGE_CASE), {"id": case_id, "p": f"P{1 + i % 4}",
+                                                       "s": rng.randrange(-3600, 36000)})
+                connection.execute(text(CHANGE_EVENT), {"id": case_id})
+            samples.append(timed(client, f"/ui/?{FILTERS[i % len(FILTERS)]}"))
+    finally:
+        engine.dispose()
+    return samples
+
+
+CHANGE_CASE = """UPDATE cases SET priority = :p, due_at = now() + :s * interval '1 second', updated_at = now()
+WHERE id = :id"""
+CHANGE_EVENT = """INSERT INTO case_events (case_id, type, actor_type, actor, at, data)
+VALUES (:id, 'priority_changed', 'system', 'bench', now(), '{}')"""
+
+
 def main() -> None:
     kept = os.environ.get("BENCH_KEEP_DB")
     name = kept or f"webcare_bench_{uuid.uuid4().hex[:10]}"
@@ -187,8 +217,10 @@ def main() -> None:
                 timed(client, f"/ui/?{query}")
             bare = [timed(client, "/healthz") for _ in range(REQUESTS)]
             queue = [timed(client, f"/ui/?{FILTERS[i % len(FILTERS)]}") for i in range(REQUESTS)]
+            changing = timed_while_changing(client, url)
             search_all = [timed(client, "/ui/?q=abonnement") for _ in range(20)]
         for label, samples in (("bare /healthz", bare), ("queue page, mixed filters, counts included", queue),
+                               ("the same, a case changed before each request", changing),
                                ("search over all statuses (q=abonnement)", search_all)):
             p50, p95 = percentiles(samples)
             print(f"{label:48s} n={len(samples):3d}  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms", flush=True)

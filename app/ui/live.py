@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine, func, select
 
@@ -73,6 +73,7 @@ class Broadcaster:
         self.interval = interval
         self.idle_stop = idle_stop
         self._subscribers: set[Subscription] = set()
+        self._listeners: list[Callable[[frozenset[int] | None], None]] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -82,11 +83,21 @@ class Broadcaster:
         subscription = Subscription(asyncio.get_running_loop())
         with self._lock:
             self._subscribers.add(subscription)
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="webcare-live", daemon=True)
-                self._thread.start()
+            self._start_watcher()
         return subscription
+
+    def add_listener(self, listener: Callable[[frozenset[int] | None], None]) -> None:
+        """Call `listener` (on the watcher's thread; it must be quick and thread-safe) with every
+        batch, for the life of the process: the watcher then never stops for idleness."""
+        with self._lock:
+            self._listeners.append(listener)
+            self._start_watcher()
+
+    def _start_watcher(self) -> None:  # under the lock
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="webcare-live", daemon=True)
+            self._thread.start()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
@@ -105,13 +116,15 @@ class Broadcaster:
         if batch is not None and not batch:
             return
         with self._lock:
-            subscribers = list(self._subscribers)
+            subscribers, listeners = list(self._subscribers), list(self._listeners)
         for subscriber in subscribers:
             subscriber.publish(batch)
+        for listener in listeners:
+            listener(batch)
 
     def _idle_too_long(self, idle_since: float | None) -> tuple[bool, float | None]:
         with self._lock:
-            if self._subscribers:
+            if self._subscribers or self._listeners:
                 return False, None
             now = time.monotonic()
             if idle_since is None:

@@ -46,7 +46,12 @@ def _sortable(moment: datetime | None) -> str:
 
 def queue_sort_key(case: Case) -> str:
     """A string that sorts like `queue_order()`; the browser places live rows by it."""
-    return f"{_sortable(case.due_at)}|{case.priority}|{_sortable(case.created_at)}|{case.id:012d}"
+    return sort_text(case.due_at, case.priority, case.created_at, case.id)
+
+
+def sort_text(due_at: datetime | None, priority: str, created_at: datetime, case_id: int) -> str:
+    """`queue_sort_key` from the four values of the queue order."""
+    return f"{_sortable(due_at)}|{priority}|{_sortable(created_at)}|{case_id:012d}"
 
 
 def sla_condition(state: str) -> ColumnElement[bool]:
@@ -137,14 +142,19 @@ def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement
 
 
 def queue_cases(session: Session, principal: Principal, f: QueueFilter, *, limit: int = QUEUE_LIMIT) -> list[Case]:
-    """The first `limit` cases of the queue, in queue order.
+    """The first `limit` cases of the queue, in queue order, from the database (the page asks the
+    process's `QueueIndex` first; this serves what it does not hold, such as closed cases).
 
     Two steps: the ids first, which PostgreSQL answers from the partial index `ix_cases_queue`
-    alone (migration 0006: the order and every filter column, for the not-closed cases only), then
-    the `limit` rows themselves; the wide rows of the other cases are never read.
+    alone for the not-closed cases (migration 0006), then the `limit` rows themselves.
     """
     ids = list(session.scalars(select(Case.id).where(*queue_conditions(principal, f)).order_by(*queue_order())
                                .limit(limit)))
+    return cases_in_order(session, ids)
+
+
+def cases_in_order(session: Session, ids: Sequence[int]) -> list[Case]:
+    """The cases `ids`, in that order (ids of cases that are gone are skipped)."""
     if not ids:
         return []
     by_id = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
@@ -172,7 +182,7 @@ def first_mentions(session: Session, case_ids: Iterable[int]) -> dict[int, Store
 @dataclass
 class QueueCounts:
     """How many cases each filter value would show, within the not-closed cases (statuses) or the
-    active ones (every other filter); a search narrows them all."""
+    active ones (every other filter); a search narrows them all. Counted by `app.ui.queue_index`."""
 
     status: Counter[str] = field(default_factory=Counter)
     department: Counter[str] = field(default_factory=Counter)
@@ -181,52 +191,15 @@ class QueueCounts:
     assignee: Counter[str] = field(default_factory=Counter)
     sla: Counter[str] = field(default_factory=Counter)
     active: int = 0
-    # (status, department, channel, priority, sla_state, assigned, n): the query's groups, from
-    # which the total of any filter without a search is summed instead of counted again.
-    groups: list[tuple[str, str, str, str, str | None, str, int]] = field(default_factory=list)
 
-    def total(self, f: QueueFilter) -> int | None:
-        """How many not-closed cases `f` shows, from the groups; None when `f` searches or shows
-        closed cases (the groups do not cover those)."""
-        statuses = f.statuses
-        if f.q or statuses is None or not set(statuses) <= set(NOT_CLOSED):
-            return None
-        return sum(n for status, department, channel, priority, sla_state, assigned, n in self.groups
-                   if status in statuses and (not f.department or department in f.department)
-                   and (not f.channel or channel in f.channel) and (not f.priority or priority in f.priority)
-                   and (f.assignee is None or assigned == f.assignee) and (f.sla is None or sla_state == f.sla))
+    def for_user(self, by_assignee: Counter[int | None], user_id: int | None) -> QueueCounts:
+        """These counts with `assignee` (me, none, other) for `user_id`, from the active cases
+        per assignee id."""
+        mine = by_assignee[user_id] if user_id is not None else 0
+        unassigned = by_assignee[None]
+        return replace(self, assignee=Counter({"me": mine, "none": unassigned,
+                                               "other": self.active - mine - unassigned}))
 
     def as_json(self) -> dict[str, object]:
         return {"active": self.active, **{name: dict(getattr(self, name)) for name in
                                           ("status", "department", "channel", "priority", "assignee", "sla")}}
-
-
-def queue_counts(session: Session, principal: Principal, f: QueueFilter) -> QueueCounts:
-    """Per-filter counts in one grouped query over the not-closed cases (an index-only scan of
-    `ix_cases_queue` on PostgreSQL)."""
-    unassigned = Case.assignee_id.is_(None)
-    mine = func.coalesce(Case.assignee_id == (principal.user_id or -1), False)
-    conditions: list[ColumnElement[bool]] = [Case.status.in_(NOT_CLOSED)]
-    if f.q:
-        conditions.append(_search(f.q))
-    rows = session.execute(
-        select(Case.status, Case.department, Case.channel, Case.priority, Case.sla_state, unassigned, mine,
-               func.count())
-        .where(*conditions)
-        .group_by(Case.status, Case.department, Case.channel, Case.priority, Case.sla_state, unassigned, mine)
-    ).all()
-    counts = QueueCounts()
-    for status, department, channel, priority, sla_state, is_unassigned, is_mine, n in rows:
-        assigned = "none" if is_unassigned else "me" if is_mine else "other"
-        counts.groups.append((status, department, channel, priority, sla_state, assigned, n))
-        counts.status[status] += n
-        if status not in ACTIVE_STATUSES:
-            continue
-        counts.active += n
-        counts.department[department] += n
-        counts.channel[channel] += n
-        counts.priority[priority] += n
-        counts.assignee[assigned] += n
-        if sla_state in SLA_STATES:
-            counts.sla[sla_state] += n
-    return counts

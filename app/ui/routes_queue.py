@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.service import Principal
 from app.cases.models import STATUSES, Case, format_ref
 from app.mentions.model import CHANNELS
 from app.mentions.schema import utc_now
@@ -31,10 +32,9 @@ from app.ui.queue import (
     changed_cases,
     queue_cases,
     queue_conditions,
-    queue_counts,
 )
-from app.ui.rows import QueueRow, queue_rows
-from app.ui.sessions import SessionInfo
+from app.ui.queue_index import QueueIndex, queue_index_for
+from app.ui.rows import QueueRow, entry_rows, queue_rows
 from app.ui.templating import base_context, render, render_fragment
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -75,19 +75,28 @@ def chips(f: QueueFilter, counts: QueueCounts, t: Translator) -> list[Chip]:
 SEARCH_TOTAL_CAP = 1000
 
 
-def queue_total(session: Session, info: SessionInfo, f: QueueFilter, counts: QueueCounts) -> int | str:
-    """How many cases the filters match: summed from the counts' groups when they cover the
-    filter, else counted; a search over the whole history stops counting at `SEARCH_TOTAL_CAP`
-    (`"1000+"`)."""
-    from_groups = counts.total(f)
-    if from_groups is not None:
-        return from_groups
-    conditions = queue_conditions(info.principal, f)
+@dataclass(frozen=True)
+class QueueView:
+    rows: list[QueueRow]
+    counts: QueueCounts
+    total: int | str
+
+
+def queue_view(session: Session, index: QueueIndex, principal: Principal, f: QueueFilter, *, ruleset: RuleSet,
+               with_rows: bool = True) -> QueueView:
+    """The page's rows (none unless `with_rows`), counts and total: from the process's queue index
+    when `f` stays within the not-closed cases (always for the counts), else from the database. A
+    search over the whole history stops counting at `SEARCH_TOTAL_CAP` (`"1000+"`)."""
+    entries, total, counts = index.view(session, principal.user_id, f, limit=QUEUE_LIMIT)
+    if entries is not None and total is not None:
+        return QueueView(entry_rows(entries, ruleset=ruleset, now=utc_now()) if with_rows else [], counts, total)
+    rows = queue_rows(session, queue_cases(session, principal, f), ruleset=ruleset, now=utc_now()) if with_rows else []
+    conditions = queue_conditions(principal, f)
     if not f.q:
-        return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+        return QueueView(rows, counts, session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0)
     capped = select(Case.id).where(*conditions).limit(SEARCH_TOTAL_CAP + 1).subquery()
     n = session.scalar(select(func.count()).select_from(capped)) or 0
-    return f"{SEARCH_TOTAL_CAP}+" if n > SEARCH_TOTAL_CAP else n
+    return QueueView(rows, counts, f"{SEARCH_TOTAL_CAP}+" if n > SEARCH_TOTAL_CAP else n)
 
 
 @router.get("", include_in_schema=False)
@@ -101,12 +110,11 @@ async def queue_page(request: Request, info: UiUser) -> Response:
     f = filter_of(request, ruleset)
     t = translator(info.language)
 
+    index = queue_index_for(request.app.state)
+
     def work(session: Session) -> dict[str, Any]:
-        principal = info.principal
-        cases = queue_cases(session, principal, f)
-        counts = queue_counts(session, principal, f)
-        return {"rows": queue_rows(session, cases, ruleset=ruleset, now=utc_now()), "counts": counts,
-                "total": queue_total(session, info, f, counts), "cases": cases}
+        view = queue_view(session, index, info.principal, f, ruleset=ruleset)
+        return {"rows": view.rows, "counts": view.counts, "total": view.total}
 
     data = await in_transaction(request, work)
     counts: QueueCounts = data["counts"]
@@ -138,22 +146,22 @@ async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
     context = base_context(request, info, translator(info.language))
     broadcaster = broadcaster_for(request.app.state)
     subscription = broadcaster.subscribe()
+    index = queue_index_for(request.app.state)
 
     def snapshot(session: Session, ids: frozenset[int] | None) -> dict[str, Any]:
         principal = info.principal
         now = utc_now()
         payload: dict[str, Any] = {}
+        view = queue_view(session, index, principal, f, ruleset=ruleset, with_rows=ids is None)
         if ids is None:
-            cases = queue_cases(session, principal, f)
-            payload["reset"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
+            payload["reset"] = _row_payload(view.rows, context)
         else:
             cases = changed_cases(session, principal, f, ids)
             payload["upsert"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
             present = {c.id for c in cases}
             payload["remove"] = [format_ref(i) for i in sorted(ids - present)]
-        counts = queue_counts(session, principal, f)
-        payload["counts"] = counts.as_json()
-        payload["total"] = queue_total(session, info, f, counts)
+        payload["counts"] = view.counts.as_json()
+        payload["total"] = view.total
         return payload
 
     async def events() -> AsyncIterator[str]:
