@@ -62,3 +62,37 @@ def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
         finally:
             broadcaster.stop()
             engine.dispose()
+
+
+def test_a_listener_gets_every_batch_and_keeps_the_watcher_running(tmp_path: Path) -> None:
+    """What the queue index relies on: batches reach it without any page open, for good."""
+    import threading
+    import time
+
+    with scratch_database_url(tmp_path) as url:
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        settings = Settings(env="development", rules_dir=BASIC_RULES, var_dir=tmp_path / "var", log_format="text",
+                            workers_enabled=False)
+        app = create_app(settings, engine=engine)
+        signer = Signer(app.state.secrets.get("TEST_LISTENING_SECRET", webhook=True))
+        broadcaster = Broadcaster(engine, interval=0.1, idle_stop=0.3)
+        seen: set[int] = set()
+        arrived = threading.Event()
+
+        def listener(ids: frozenset[int] | None) -> None:
+            seen.update(ids or ())
+            if seen:
+                arrived.set()
+
+        try:
+            broadcaster.add_listener(listener)
+            time.sleep(1.0)  # longer than idle_stop: a listener is not idleness
+            body = json.dumps(mention("mijn factuur klopt niet")).encode()
+            with TestClient(app) as client:
+                answer = client.post("/webhooks/listening-tool", content=body, headers=signer.headers(body))
+            case_id = int(answer.json()["cases"][0].removeprefix("WC-"))
+            assert arrived.wait(5) and case_id in seen
+        finally:
+            broadcaster.stop()
+            engine.dispose()
