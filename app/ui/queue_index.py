@@ -14,10 +14,11 @@ cases, in the reading request's own transaction, so a user sees their own change
 PostgreSQL may commit a lower event id after a higher one; those late commits arrive through the
 live broadcaster's LISTEN (`listen`), and a lost LISTEN connection makes the next read reload all.
 
-Guarantee: for the filters it serves (statuses within the not-closed ones), `page` gives the same
-cases, in the same order, and the same total as the SQL conditions of `app.ui.queue` would
-(tests/ui/test_queue_index.py checks each filter against them); `counts` always covers the
-not-closed cases, as the page's filter menus show them.
+Guarantee: for the filters it serves (statuses within the not-closed ones), `view` gives the same
+cases, in the same order, and the same total as the SQL conditions of `app.ui.queue` would, and
+rows equal to those `app.ui.rows.queue_rows` builds from the database (tests/ui/test_queue_index.py
+checks each filter against them); its counts always cover the not-closed cases, as the page's
+filter menus show them.
 """
 
 from __future__ import annotations
@@ -253,7 +254,8 @@ class QueueIndex:
     """See the module docstring. One per process (`queue_index_for`); safe to use from many threads."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one sync at a time
+        self._inbox_lock = threading.Lock()  # guards `_pending` and `_reset_at`
         self._snapshot = _Snapshot.build([])
         self._loaded = False
         self._watermark = 0  # the highest case event id read
@@ -266,8 +268,9 @@ class QueueIndex:
     # -- fed by the broadcaster (its own thread) ------------------------------------------------
 
     def listen(self, ids: frozenset[int] | None) -> None:
-        """Committed changes announced by the live broadcaster; None: anything may have changed."""
-        with self._lock:
+        """Committed changes announced by the live broadcaster; None: anything may have changed.
+        Never waits for a sync in progress (a lock of its own)."""
+        with self._inbox_lock:
             if ids is None:
                 self._reset_at = time.monotonic()
             else:
@@ -301,33 +304,41 @@ class QueueIndex:
         return base[1].for_user(snapshot.assignees, user_id)
 
     def sync(self, session: Session) -> _Snapshot:
-        """Bring the index up to date with what `session` can see; returns the current snapshot."""
+        """Bring the index up to date with what `session` can see; returns the current snapshot.
+        If reading fails, nothing is marked as read: the next sync tries the same changes again."""
         with self._lock:
-            if not self._loaded or self._reset_at > self._loaded_at:
-                self._load(session)
-                return self._snapshot
-            top = session.execute(_LATEST_EVENT).scalar() or 0
-            changed, self._pending = self._pending, set()
-            if top > self._watermark:
-                changed.update(session.scalars(select(CaseEvent.case_id).distinct().where(
-                    CaseEvent.id > self._watermark, CaseEvent.id <= top)))
-                self._watermark = top
-            if len(changed) > RELOAD_ABOVE:
-                self._load(session)
-            elif changed:
-                self._refresh(session, changed)
+            with self._inbox_lock:
+                reload = not self._loaded or self._reset_at > self._loaded_at
+                announced, self._pending = self._pending, set()
+            try:
+                if reload:
+                    self._load(session)
+                    return self._snapshot
+                top = session.execute(_LATEST_EVENT).scalar() or 0
+                changed = set(announced)
+                if top > self._watermark:
+                    changed.update(session.scalars(select(CaseEvent.case_id).distinct().where(
+                        CaseEvent.id > self._watermark, CaseEvent.id <= top)))
+                if len(changed) > RELOAD_ABOVE:
+                    self._load(session)
+                elif changed:
+                    self._refresh(session, changed)
+                self._watermark = max(self._watermark, top)
+            except BaseException:
+                with self._inbox_lock:
+                    self._pending |= announced
+                raise
             return self._snapshot
 
     # -- writing (under the lock) ---------------------------------------------------------------
 
     def _load(self, session: Session) -> None:
-        self._loaded_at = time.monotonic()
+        started = time.monotonic()
         # The watermark first: whatever commits after it is read again by the next sync.
-        self._watermark = session.scalar(select(func.max(CaseEvent.id))) or 0
-        self._pending = set()
+        watermark = session.execute(_LATEST_EVENT).scalar() or 0
         entries = _read_entries(session, None)
         self._publish(_Snapshot.build(sorted(entries, key=_KEY)))
-        self._loaded = True
+        self._watermark, self._loaded_at, self._loaded = watermark, started, True
 
     def _refresh(self, session: Session, case_ids: set[int]) -> None:
         old = [self._snapshot.by_id[i] for i in case_ids if i in self._snapshot.by_id]

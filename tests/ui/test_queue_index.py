@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -218,3 +219,31 @@ def test_refreshed_cases_take_their_new_place_in_the_order(
             assert index.view(session, principal.user_id, f, limit=100) == \
                 fresh.view(session, principal.user_id, f, limit=100), f
     assert after != before and after is not None and after[0][0] == int(refs[5][3:])
+
+
+def test_a_failed_catch_up_is_tried_again(sessions: sessionmaker[Session], seeded: tuple[Principal, list[str]],
+                                          client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    principal, refs = seeded
+    index = QueueIndex()
+    urgent = QueueFilter(priority=("P1",))
+
+    def page() -> list[int]:
+        with sessions() as session:
+            found = ids_of(index.view(session, principal.user_id, urgent, limit=50))
+        assert found is not None
+        return found[0]
+
+    assert int(refs[0][3:]) not in page()
+    lead = ApiClient(client, make_user_token(sessions, "lead", "lead"))
+    assert lead.post(f"/api/v1/cases/{refs[0]}/priority", json={"priority": "P1"}).status_code == 200
+
+    def broken(session: Session, case_ids: set[int] | None) -> list[Any]:
+        raise RuntimeError("the database went away")
+
+    import app.ui.queue_index as module
+    working = module._read_entries
+    monkeypatch.setattr(module, "_read_entries", broken)
+    with pytest.raises(RuntimeError):
+        page()
+    monkeypatch.setattr(module, "_read_entries", working)
+    assert int(refs[0][3:]) in page()
