@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,11 +60,6 @@ class AttemptResult:
     response_body: str | None = None
 
 
-def disabled_departments(session: Session) -> set[str]:
-    """Departments whose subscription is disabled (no row means enabled)."""
-    return set(session.scalars(select(Subscription.department).where(Subscription.enabled.is_(False))))
-
-
 def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, worker_id: str,
               lease: timedelta) -> list[Claimed]:
     """Lease up to `wanted[department]` due deliveries of each department, oldest first.
@@ -76,19 +71,20 @@ def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, wor
     transaction holds the single write lock (`BEGIN IMMEDIATE`). Guarantee: after the caller
     commits, each returned row is `delivering`, leased to `worker_id` until `now + lease`.
     """
-    disabled = disabled_departments(session)
     due = or_(and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
               and_(Delivery.status == "delivering", Delivery.lease_until < now))
+    # In the claim itself rather than a query of its own: one round trip fewer per claim.
+    enabled = ~exists().where(Subscription.department == Delivery.department, Subscription.enabled.is_(False))
     claimed: list[Claimed] = []
     for department, limit in wanted.items():
-        if limit <= 0 or department in disabled:
+        if limit <= 0:
             continue
         # Each case's head: its oldest open delivery (an index-only scan of ix_deliveries_open_case).
         heads = (select(func.min(Delivery.id)).where(Delivery.department == department, _OPEN_SQL)
                  .group_by(Delivery.case_id))
         query = (select(Delivery.id, Delivery.event_id, Delivery.case_id, Delivery.attempts, DepartmentEvent.body)
                  .join(DepartmentEvent, DepartmentEvent.id == Delivery.event_id)
-                 .where(Delivery.id.in_(heads), due)
+                 .where(Delivery.id.in_(heads), due, enabled)
                  .order_by(Delivery.id).limit(limit)
                  .with_for_update(skip_locked=True, of=Delivery))
         claimed += [Claimed(delivery_id=row.id, event_id=row.event_id, department=department, case_id=row.case_id,
@@ -125,6 +121,53 @@ def record_results(session: Session, results: Sequence[AttemptResult], *, worker
     left to that worker; its attempt is still logged, because the request did happen."""
     if not results:
         return
+    attempted = [r for r in results if r.attempted]
+    if session.get_bind().dialect.name == "postgresql":
+        _record_on_postgresql(session, results, attempted, worker_id=worker_id)
+    else:
+        _record_by_row(session, results, attempted, worker_id=worker_id)
+    for r in results:
+        if r.decision.disable:
+            set_subscription(session, r.department, enabled=False, now=r.recorded_at,
+                             reason=f"{r.status_code} Gone answered at {_iso(r.recorded_at)}")
+
+
+# PostgreSQL: each of the two writes is one statement over arrays, the same text for any number of
+# outcomes (prepared once by psycopg), instead of one statement per outcome.
+_OUTCOMES_SQL = text("""
+UPDATE deliveries AS d SET status = o.status, attempts = o.attempts, next_attempt_at = o.next_attempt_at,
+       last_status_code = o.code, last_error = o.error, delivered_at = o.delivered_at, updated_at = o.updated_at,
+       lease_owner = NULL, lease_until = NULL
+FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:attempts AS integer[]),
+            CAST(:nexts AS timestamptz[]), CAST(:codes AS integer[]), CAST(:errors AS text[]),
+            CAST(:delivered AS timestamptz[]), CAST(:updated AS timestamptz[]))
+     AS o(id, status, attempts, next_attempt_at, code, error, delivered_at, updated_at)
+WHERE d.id = o.id AND d.lease_owner = :worker AND d.status = 'delivering'
+""")
+_ATTEMPTS_SQL = text("""
+INSERT INTO delivery_attempts (delivery_id, started_at, status_code, latency_ms, error, response_body)
+SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:started AS timestamptz[]), CAST(:codes AS integer[]),
+                     CAST(:latencies AS integer[]), CAST(:errors AS text[]), CAST(:bodies AS text[]))
+""")
+
+
+def _record_on_postgresql(session: Session, results: Sequence[AttemptResult], attempted: Sequence[AttemptResult],
+                          *, worker_id: str) -> None:
+    session.execute(_OUTCOMES_SQL, {
+        "ids": [r.delivery_id for r in results], "statuses": [r.decision.status for r in results],
+        "attempts": [r.attempts for r in results], "nexts": [r.decision.next_attempt_at for r in results],
+        "codes": [r.status_code for r in results], "errors": [r.decision.error for r in results],
+        "delivered": [r.recorded_at if r.decision.status == "delivered" else None for r in results],
+        "updated": [r.recorded_at for r in results], "worker": worker_id})
+    if attempted:
+        session.execute(_ATTEMPTS_SQL, {
+            "ids": [r.delivery_id for r in attempted], "started": [r.started_at for r in attempted],
+            "codes": [r.status_code for r in attempted], "latencies": [r.latency_ms for r in attempted],
+            "errors": [r.error for r in attempted], "bodies": [r.response_body for r in attempted]})
+
+
+def _record_by_row(session: Session, results: Sequence[AttemptResult], attempted: Sequence[AttemptResult],
+                   *, worker_id: str) -> None:
     table = DELIVERIES
     stamp = UTCDateTime()
     session.execute(
@@ -139,15 +182,10 @@ def record_results(session: Session, results: Sequence[AttemptResult], *, worker
           "b_delivered": r.recorded_at if r.decision.status == "delivered" else None, "b_updated": r.recorded_at}
          for r in results],
     )
-    attempts = [{"delivery_id": r.delivery_id, "started_at": r.started_at, "status_code": r.status_code,
-                 "latency_ms": r.latency_ms, "error": r.error, "response_body": r.response_body}
-                for r in results if r.attempted]
-    if attempts:
-        session.execute(insert(ATTEMPTS), attempts)
-    for r in results:
-        if r.decision.disable:
-            set_subscription(session, r.department, enabled=False, now=r.recorded_at,
-                             reason=f"{r.status_code} Gone answered at {_iso(r.recorded_at)}")
+    if attempted:
+        session.execute(insert(ATTEMPTS), [
+            {"delivery_id": r.delivery_id, "started_at": r.started_at, "status_code": r.status_code,
+             "latency_ms": r.latency_ms, "error": r.error, "response_body": r.response_body} for r in attempted])
 
 
 def set_subscription(session: Session, department: str, *, enabled: bool, now: datetime,
