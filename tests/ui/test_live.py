@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from app.db import make_engine
 from app.main import create_app
@@ -19,7 +22,10 @@ from tests.dbutil import scratch_database_url
 from tests.support import Signer, mention
 
 
-def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
+@contextmanager
+def service_on_scratch_database(tmp_path: Path) -> Iterator[tuple[Engine, Callable[[str], int]]]:
+    """A migrated scratch database, and a function that posts a mention to an app on it (returning
+    the new case's id)."""
     with scratch_database_url(tmp_path) as url:
         engine = make_engine(url)
         upgrade_to_head(engine)
@@ -27,7 +33,6 @@ def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
                             workers_enabled=False)
         app = create_app(settings, engine=engine)
         signer = Signer(app.state.secrets.get("TEST_LISTENING_SECRET", webhook=True))
-        broadcaster = Broadcaster(engine, interval=0.1, idle_stop=1.0)
 
         def post(text: str) -> int:
             body = json.dumps(mention(text)).encode()
@@ -35,6 +40,16 @@ def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
                 answer = client.post("/webhooks/listening-tool", content=body, headers=signer.headers(body))
             assert answer.status_code == 200, answer.text
             return int(answer.json()["cases"][0].removeprefix("WC-"))
+
+        try:
+            yield engine, post
+        finally:
+            engine.dispose()
+
+
+def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
+    with service_on_scratch_database(tmp_path) as (engine, post):
+        broadcaster = Broadcaster(engine, interval=0.1, idle_stop=1.0)
 
         async def changed_ids(subscription, want: int) -> set[int]:  # type: ignore[no-untyped-def]
             seen: set[int] = set()
@@ -61,7 +76,6 @@ def test_committed_changes_reach_every_subscriber(tmp_path: Path) -> None:
             asyncio.run(scenario())
         finally:
             broadcaster.stop()
-            engine.dispose()
 
 
 def test_a_listener_gets_every_batch_and_keeps_the_watcher_running(tmp_path: Path) -> None:
@@ -69,13 +83,7 @@ def test_a_listener_gets_every_batch_and_keeps_the_watcher_running(tmp_path: Pat
     import threading
     import time
 
-    with scratch_database_url(tmp_path) as url:
-        engine = make_engine(url)
-        upgrade_to_head(engine)
-        settings = Settings(env="development", rules_dir=BASIC_RULES, var_dir=tmp_path / "var", log_format="text",
-                            workers_enabled=False)
-        app = create_app(settings, engine=engine)
-        signer = Signer(app.state.secrets.get("TEST_LISTENING_SECRET", webhook=True))
+    with service_on_scratch_database(tmp_path) as (engine, post):
         broadcaster = Broadcaster(engine, interval=0.1, idle_stop=0.3)
         seen: set[int] = set()
         arrived = threading.Event()
@@ -88,11 +96,7 @@ def test_a_listener_gets_every_batch_and_keeps_the_watcher_running(tmp_path: Pat
         try:
             broadcaster.add_listener(listener)
             time.sleep(1.0)  # longer than idle_stop: a listener is not idleness
-            body = json.dumps(mention("mijn factuur klopt niet")).encode()
-            with TestClient(app) as client:
-                answer = client.post("/webhooks/listening-tool", content=body, headers=signer.headers(body))
-            case_id = int(answer.json()["cases"][0].removeprefix("WC-"))
+            case_id = post("mijn factuur klopt niet")
             assert arrived.wait(5) and case_id in seen
         finally:
             broadcaster.stop()
-            engine.dispose()
