@@ -256,6 +256,7 @@ class QueueIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one sync at a time
         self._inbox_lock = threading.Lock()  # guards `_pending` and `_reset_at`
+        self._listening = threading.Event()
         self._snapshot = _Snapshot.build([])
         self._loaded = False
         self._watermark = 0  # the highest case event id read
@@ -273,8 +274,14 @@ class QueueIndex:
         with self._inbox_lock:
             if ids is None:
                 self._reset_at = time.monotonic()
+                self._listening.set()
             else:
                 self._pending |= ids
+
+    def wait_until_listening(self, timeout: float) -> bool:
+        """Wait until the broadcaster has announced it listens (it does so, as None, on connecting).
+        Loading after that spares the reload its announcement would otherwise cause."""
+        return self._listening.wait(timeout)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -422,7 +429,10 @@ def warm_queue_index(app_state: object) -> None:
     """Load the app's queue index now (`webcare serve` calls it on a thread of its own at start);
     a failure is logged and the first page load tries again."""
     try:
+        index = queue_index_for(app_state)
+        if app_state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
+            index.wait_until_listening(timeout=5.0)
         with transaction(app_state.sessions) as session:  # type: ignore[attr-defined]
-            queue_index_for(app_state).sync(session)
+            index.sync(session)
     except Exception:
         log.warning("loading the queue index at start failed; the first queue page will load it", exc_info=True)

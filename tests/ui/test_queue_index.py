@@ -4,21 +4,24 @@ and a full reload when the broadcaster says changes may have been missed."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import Principal
 from app.cases.models import Case
+from app.db import make_sessionmaker
 from app.rules import load_ruleset
 from app.ui.queue import ACTIVE_STATUSES, NOT_CLOSED, QueueFilter, cases_in_order, queue_conditions, queue_order
-from app.ui.queue_index import IndexView, QueueIndex
+from app.ui.queue_index import IndexView, QueueIndex, warm_queue_index
 from app.ui.rows import entry_rows, queue_rows
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
 
@@ -247,3 +250,31 @@ def test_a_failed_catch_up_is_tried_again(sessions: sessionmaker[Session], seede
         page()
     monkeypatch.setattr(module, "_read_entries", working)
     assert int(refs[0][3:]) in page()
+
+
+def test_warming_up_loads_the_index_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start the index loads once, also on PostgreSQL, where the broadcaster's announcement on
+    connecting (anything may have changed) would otherwise make the first page load it again."""
+    import app.ui.queue_index as module
+
+    full_reads: list[None] = []
+    reading = module._read_entries
+
+    def counted(session: Session, case_ids: set[int] | None) -> list[Any]:
+        if case_ids is None:
+            full_reads.append(None)
+        return reading(session, case_ids)
+
+    monkeypatch.setattr(module, "_read_entries", counted)
+    state = SimpleNamespace(engine=engine, sessions=make_sessionmaker(engine))
+    try:
+        warm_queue_index(state)
+        assert full_reads == [None]
+        time.sleep(0.5)  # let a late announcement arrive, if one were to
+        with state.sessions() as session:
+            assert state.queue_index.view(session, None, QueueFilter(), limit=5).entries is not None
+        assert full_reads == [None]
+    finally:
+        live = getattr(state, "live", None)
+        if live is not None:
+            live.stop()
