@@ -70,11 +70,11 @@ class _Pools:
     """One endpoint's connections, spread over small httpx clients (see CONNECTIONS_PER_POOL); a
     call takes the client with the fewest calls in flight, so none holds more than its share."""
 
-    def __init__(self, concurrency: int, timeout: float, tls: ssl.SSLContext | None = None):
+    def __init__(self, concurrency: int, timeout: float, tls: ssl.SSLContext):
         count = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=CONNECTIONS_PER_POOL)
         self.clients = [httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, limits=limits,
-                                          verify=tls if tls is not None else True) for _ in range(count)]
+                                          verify=tls) for _ in range(count)]
         self.in_flight = [0] * count
 
     @contextlib.contextmanager
@@ -126,7 +126,6 @@ class Dispatcher:
         self._tls: ssl.SSLContext | None = None
         self._lanes: dict[str, _Lane] = {}
         self._db_thread: ThreadPoolExecutor | None = None
-        self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._results: list[AttemptResult] = []  # outcomes not yet recorded

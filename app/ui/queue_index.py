@@ -150,10 +150,11 @@ class _Snapshot:
         """The entries in `statuses`, in queue order."""
         if statuses >= NOT_CLOSED_SET:
             return self.ordered
-        found = self.selections.get(statuses) or self.others.get(statuses)
-        if found is None:
-            found = self.others[statuses] = _keep(self.ordered, _STATUS, statuses.__contains__)
-        return found
+        if statuses in self.selections:
+            return self.selections[statuses]
+        if statuses not in self.others:
+            self.others[statuses] = _keep(self.ordered, _STATUS, statuses.__contains__)
+        return self.others[statuses]
 
 
 def _replaced(entries: list[Entry], old: list[Entry], new: list[Entry]) -> list[Entry]:

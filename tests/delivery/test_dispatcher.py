@@ -411,7 +411,7 @@ def test_a_lane_spreads_its_calls_over_small_pools() -> None:
     from app.delivery.dispatcher import CONNECTIONS_PER_POOL, _Pools
 
     async def scenario() -> None:
-        pools = _Pools(concurrency=2 * CONNECTIONS_PER_POOL + 1, timeout=1.0)
+        pools = _Pools(concurrency=2 * CONNECTIONS_PER_POOL + 1, timeout=1.0, tls=httpx.create_ssl_context())
         assert len(pools.clients) == 3
         with ExitStack() as stack:
             used = [stack.enter_context(pools.lease()) for _ in range(2 * CONNECTIONS_PER_POOL + 1)]
