@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import migrations
 
@@ -32,9 +32,22 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+# The key of the PostgreSQL advisory lock that serialises migrations: any fixed 64-bit number
+# that nothing else in the database uses ("webcare" in ASCII).
+MIGRATION_LOCK_KEY = 0x77656263617265
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring the database behind `engine` to the newest schema (idempotent)."""
+    """Bring the database behind `engine` to the newest schema (idempotent).
+
+    Safe to call from any number of processes at once (every replica migrates at start): on
+    PostgreSQL the upgrade runs under a transaction-scoped advisory lock, so one process migrates
+    while the others wait and then find the schema at head. SQLite's `BEGIN IMMEDIATE` already
+    gives the upgrade's transaction the file's write lock.
+    """
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -37,15 +38,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One readable line: time, level, logger, message, then the request id and case ref when set."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = [f"{key}={value}" for key, var in (("request_id", request_id_var), ("case_ref", case_ref_var))
+                   if (value := var.get()) is not None]
+        return f"{line} [{' '.join(context)}]" if context else line
+
+
+# Loggers that speak at INFO about every run of a job or every request line of their own: APScheduler
+# writes two lines a second per process, which buried everything else (the one-time admin password).
+QUIET_BELOW_WARNING = ("uvicorn.access", "apscheduler", "httpx", "httpcore")
+
+
 def configure_logging(fmt: str, level: str = "INFO") -> None:
-    """Send logs to stderr as JSON (`fmt="json"`) or plain text."""
+    """Send logs to stderr as JSON (`fmt="json"`) or plain text; chatty libraries only from WARNING."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    for noisy in QUIET_BELOW_WARNING:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -65,6 +83,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 100 else uuid.uuid4().hex
         token = request_id_var.set(request_id)
@@ -81,6 +100,9 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status})
+            duration_ms = round((time.perf_counter() - began) * 1000, 1)
+            self.log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, duration_ms,
+                          extra={"method": scope["method"], "path": scope["path"], "status": status,
+                                 "duration_ms": duration_ms})
             request_id_var.reset(token)
             case_ref_var.reset(case_token)

@@ -266,6 +266,14 @@ class Dispatcher:
         finished = now or self._clock()
         attempts = item.attempts + 1
         decision = decide(outcome, attempts=attempts, now=finished, schedule=self.schedule, rng=self._rng)
+        if decision.status != "delivered":
+            # Once per attempt, so a department whose endpoint is down shows in the logs at once.
+            next_step = "dead" if decision.status == "dead" else f"next attempt at {decision.next_attempt_at:%H:%M:%S}Z"
+            log.warning("delivery %s to %s (%s) failed on attempt %d: %s; %s", item.delivery_id, item.department,
+                        endpoint_for_logs(webhook.url), attempts,
+                        outcome.status_code if outcome.status_code is not None else outcome.error, next_step,
+                        extra={"delivery_id": item.delivery_id, "department": item.department,
+                               "status_code": outcome.status_code, "attempt": attempts})
         lane = self._lanes.setdefault(item.department, _Lane())
         lane.failures = 0 if decision.status == "delivered" else lane.failures + 1
         if decision.pause_until is not None:
@@ -369,3 +377,9 @@ async def _wait_any(first: asyncio.Event, second: asyncio.Event, *, timeout: flo
     for waiter in pending:
         waiter.cancel()
 
+
+def endpoint_for_logs(url: str) -> str:
+    """The webhook URL without user info, query or fragment (where a token might hide)."""
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}{parts.path}"

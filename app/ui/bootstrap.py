@@ -35,4 +35,4 @@ def first_start_admin(engine: Engine) -> str | None:
 
 def first_start_message(password: str) -> str:
     return (f"first start: created user '{ADMIN_USERNAME}' (role ops) with the one-time password {password} "
-            "-- log in at /ui/ and choose your own password")
+            "-- log in at /ui/ and choose your own password (lost it? `webcare users passwd admin` sets a new one)")

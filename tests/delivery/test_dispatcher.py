@@ -425,3 +425,30 @@ def test_a_lane_spreads_its_calls_over_small_pools() -> None:
         await pools.aclose()
 
     run(scenario())
+
+
+def test_each_failed_attempt_is_logged_once_at_warning_with_endpoint_and_status(
+        sessions: sessionmaker[Session], session: Session, holder: RuleSetHolder, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    [[event_id]] = add_events(sessions, holder.current, department="billing", cases=1, per_case=1)
+    d = dispatcher(sessions, holder, secret_store(tmp_path), schedule=SHORT)
+    caplog.set_level("WARNING", logger="app.delivery.dispatcher")
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(BILLING).side_effect = [httpx.Response(500, text="boom"), httpx.ConnectError("refused"),
+                                          httpx.Response(200)]
+        for moment in (NOW, NOW + timedelta(seconds=5), NOW + timedelta(seconds=35)):
+            assert run(once(d, moment)) == 1
+    failures = [r for r in caplog.records if r.name == "app.delivery.dispatcher" and r.levelname == "WARNING"]
+    assert len(failures) == 2                                        # two failed attempts, the success is quiet
+    first, second = (r.getMessage() for r in failures)
+    assert f"delivery {delivery_of(session, event_id).id} to billing ({BILLING}) failed on attempt 1: 500" in first
+    assert "next attempt at" in first
+    assert "attempt 2: connection error: ConnectError" in second
+    assert [r.status_code for r in failures] == [500, None]  # type: ignore[attr-defined]
+
+
+def test_the_endpoint_in_logs_has_no_user_info_or_query() -> None:
+    from app.delivery.dispatcher import endpoint_for_logs
+
+    assert endpoint_for_logs("https://user:pw@hooks.test:8443/in?token=abc#x") == "https://hooks.test:8443/in"
+    assert endpoint_for_logs("http://127.0.0.1:8801/hooks/webcare") == "http://127.0.0.1:8801/hooks/webcare"
