@@ -31,6 +31,7 @@ from app.rules.model import Connector
 from app.secrets import SecretStore
 from app.web.problems import (
     Forbidden,
+    InvalidParameter,
     InvalidSignature,
     PayloadTooLarge,
     Problem,
@@ -55,7 +56,7 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Meta: the `hub.challenge` as plain text; X: `{\"response_token\": \"sha256=...\"}`",
           "content": {"text/plain": {}, "application/json": {}}},
-    400: {"description": "X: `crc_token` missing"},
+    400: {"description": "X: `crc_token` missing or not shaped as X sends it (nothing is signed)"},
     403: {"description": "Meta: wrong verify token or mode"},
     404: {"description": "Unknown connector"},
     405: {"description": "This connector kind has no handshake"},
@@ -125,9 +126,10 @@ async def webhook_handshake(connector: str, request: Request) -> PlainTextRespon
         except VerificationError as exc:
             raise Forbidden(str(exc)) from exc
     if config.kind == "x" and config.consumer_secret_env:
-        if not params.get("crc_token"):
-            raise ValidationProblem([{"field": "crc_token", "message": "required"}])
-        return JSONResponse(x_crc_response(secrets.get(config.consumer_secret_env), params["crc_token"]))
+        try:
+            return JSONResponse(x_crc_response(secrets.get(config.consumer_secret_env), params.get("crc_token", "")))
+        except VerificationError as exc:
+            raise InvalidParameter([{"field": "crc_token", "message": str(exc)}]) from exc
     raise NoHandshake(f"connector kind {config.kind!r} has no handshake")
 
 

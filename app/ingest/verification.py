@@ -9,7 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Mapping
+
+# X sends a short random token of base64 or base64url characters (48 of them in practice).
+CRC_TOKEN_MAX_LENGTH = 128
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 class VerificationError(ValueError):
@@ -48,10 +54,25 @@ def verify_x_signature(consumer_secret: str, headers: Mapping[str, str], body: b
 
 
 def x_crc_response(consumer_secret: str, crc_token: str) -> dict[str, str]:
-    """The answer to X's challenge-response check: `{"response_token": "sha256=<base64>"}`."""
+    """The answer to X's challenge-response check: `{"response_token": "sha256=<base64>"}`.
+
+    The answer is the very HMAC X signs POST bodies with, so answering any text would sign any
+    body. Only a token shaped as X sends it is answered: 1-128 base64/base64url characters and at
+    most two `=`, and never one that is itself a JSON document (a bare number such as `12345` is
+    base64-shaped). Anything else raises VerificationError and nothing is signed."""
     if not crc_token:
         raise VerificationError("crc_token is missing")
+    if len(crc_token) > CRC_TOKEN_MAX_LENGTH or not _CRC_TOKEN.fullmatch(crc_token) or _is_json(crc_token):
+        raise VerificationError(f"crc_token must be 1-{CRC_TOKEN_MAX_LENGTH} base64 or base64url characters")
     return {"response_token": x_signature(consumer_secret, crc_token.encode())}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def verify_telegram_token(secret_token: str, headers: Mapping[str, str]) -> None:

@@ -50,6 +50,15 @@ class ValidationProblem(Problem):
         super().__init__(detail or f"{len(errors)} field(s) are not valid", errors=list(errors))
 
 
+class InvalidParameter(Problem):
+    """A request parameter refused before anything is done with it (400, unlike a 422 body)."""
+
+    status, slug, title = 400, "invalid-parameter", "A parameter is not acceptable"
+
+    def __init__(self, errors: Sequence[dict[str, str]], detail: str | None = None):
+        super().__init__(detail or "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=list(errors))
+
+
 class Unauthorized(Problem):
     status, slug, title = 401, "unauthorized", "Authentication required"
 
@@ -102,7 +111,7 @@ class DatabaseUnavailable(Problem):
 
 SLUGS = {
     cls.slug: cls.status
-    for cls in (Problem, ValidationProblem, Unauthorized, InvalidSignature, Forbidden, NotFound,
+    for cls in (Problem, ValidationProblem, InvalidParameter, Unauthorized, InvalidSignature, Forbidden, NotFound,
                 UnknownConnector, UnsupportedConnectorKind, Conflict, PayloadTooLarge, RuleSetInvalid,
                 IdempotencyKeyReused, DatabaseUnavailable)
 }

@@ -65,11 +65,13 @@ def test_x_known_answer_and_one_changed_byte() -> None:
         verify_x_signature("test", {}, body)
 
 
-def test_x_crc_answer() -> None:
-    assert x_crc_response("test", '{"test_number":1,"test_string":"two"}') == \
-        {"response_token": "sha256=YWHphPn/JFq43jkF0y4/w8R/SelmLjvpunhVFY8JhlI="}
-    with pytest.raises(VerificationError):
-        x_crc_response("test", "")
+def test_x_crc_answer_is_x_signature_of_the_token_and_never_signs_a_body() -> None:
+    assert x_signature("test", b'{"test_number":1,"test_string":"two"}') == \
+        "sha256=YWHphPn/JFq43jkF0y4/w8R/SelmLjvpunhVFY8JhlI="
+    assert x_crc_response("test", "dGVzdA==") == {"response_token": x_signature("test", b"dGVzdA==")}
+    for token in ("", '{"test_number":1,"test_string":"two"}', "12345", "a b", "x" * 129):
+        with pytest.raises(VerificationError):
+            x_crc_response("test", token)
 
 
 def test_standard_webhooks_known_answer_and_one_changed_byte() -> None:
