@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from app.auth.models import User
 from app.auth.service import add_user
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.migrate import upgrade_to_head
 from app.ui.sessions import SESSION_COOKIE, start_session
 

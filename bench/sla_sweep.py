@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.cases.models import CaseEvent
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.migrate import upgrade_to_head
 from app.rules import load_ruleset
 from app.rules.holder import RuleSetHolder

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import add_user, create_token
 from app.delivery.signing import sign_payload
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 
 
 @dataclass

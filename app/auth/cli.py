@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.models import ApiToken, User
 from app.auth.service import AuthError, add_user, create_token, deactivate_user, get_user, revoke_token, set_password
 from app.db import make_engine, make_sessionmaker, transaction
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.settings import get_settings
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage users (agents, leads, ops).")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONValue
-
-ID = BigInteger().with_variant(Integer, "sqlite")
+from app.kernel.ids import ID
 
 ROLES = ("agent", "lead", "ops")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.queries import case_thread, get_visible_case, timers_of
 from app.cases.schemas import CaseDetailOut, case_detail_out
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
+from app.kernel.vocabulary import Priority
 from app.observability import bind_case
 from app.web.deps import ActiveRuleSet, Caller, DbSession
 from app.web.idempotency import request_fingerprint, run_idempotent
@@ -73,7 +74,7 @@ class RespondIn(_Body):
 
 
 class PriorityIn(_Body):
-    priority: Literal["P1", "P2", "P3", "P4"]
+    priority: Priority
 
 
 class CloseIn(_Body):

@@ -12,23 +12,16 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.lifecycle import (
-    AGENT_ACTIONS,
-    DEPARTMENT_ACTIONS,
-    CaseState,
-    Outcome,
-    Status,
-    TransitionNotAllowed,
-    transition,
-)
+from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, CaseState, Outcome, TransitionNotAllowed, transition
 from app.cases.models import Case, parse_ref
 from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
 from app.ingest.models import StoredMention
+from app.kernel.errors import Conflict, Forbidden, InvalidInput
+from app.kernel.vocabulary import Status
 from app.replies.service import queue_reply
 from app.rules import RuleSet
 from app.sla.hooks import on_action
-from app.web.problems import Conflict, Forbidden, ValidationProblem
 
 TIMELINE_TYPE = {
     "claim": "claimed", "assign": "assigned", "priority": "priority_changed", "respond": "responded",
@@ -67,7 +60,7 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
     """Carry out `request` on `case` for `principal`.
 
     Raises Forbidden (a department acting on a case it does not own now; an agent assigning to
-    someone else), ValidationProblem (an unknown department, user or target case) and Conflict (a
+    someone else), InvalidInput (an unknown department, user or target case) and Conflict (a
     transition the life cycle does not allow; `allowed` names the actions that are).
     """
     kind = actor_kind(principal)
@@ -106,7 +99,7 @@ def _target_department(request: ActionRequest, ruleset: RuleSet) -> str | None:
     if request.name not in ("handoff", "reroute") or department is None:
         return None
     if department not in ruleset.departments:
-        raise ValidationProblem([{"field": "department",
+        raise InvalidInput([{"field": "department",
                                   "message": f"unknown department; known: {', '.join(sorted(ruleset.departments))}"}])
     return str(department)
 
@@ -131,7 +124,7 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *, prin
     elif name == "assign":
         user = session.scalar(select(User).where(User.username == params["user"], User.active.is_(True)))
         if user is None:
-            raise ValidationProblem([{"field": "user", "message": "no active user of that name"}])
+            raise InvalidInput([{"field": "user", "message": "no active user of that name"}])
         if not principal.has_role("lead") and user.id != principal.user_id:
             raise Forbidden("agents may assign cases only to themselves; leads assign to anyone")
         case.assignee = user
@@ -154,7 +147,7 @@ def _merge(session: Session, case: Case, into_ref: str, *, principal: Principal,
     into_id = parse_ref(into_ref)
     target = session.get(Case, into_id) if into_id is not None else None
     if target is None or target.id == case.id:
-        raise ValidationProblem([{"field": "into", "message": "name another existing case"}])
+        raise InvalidInput([{"field": "into", "message": "name another existing case"}])
     if target.status == Status.CLOSED.value:
         raise Conflict(f"{target.ref} is closed; reopen it first or merge the other way", allowed=[])
     moved = session.execute(update(StoredMention).where(StoredMention.case_id == case.id)

@@ -8,16 +8,8 @@ here reads the clock or the database; the service applies the outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
-
-class Status(StrEnum):
-    OPEN = "open"
-    PENDING_DEPARTMENT = "pending_department"
-    PENDING_CUSTOMER = "pending_customer"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
+from app.kernel.vocabulary import Status
 
 # The one-letter names of the DESIGN table.
 O, D, C, R, X = Status.OPEN, Status.PENDING_DEPARTMENT, Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED  # noqa: E741

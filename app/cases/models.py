@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import ID, User
+from app.auth.models import User
 from app.db import Base, JSONValue
-
-STATUSES = ("open", "pending_department", "pending_customer", "resolved", "closed")
+from app.kernel.ids import ID
 
 
 class Case(Base):

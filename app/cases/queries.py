@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.auth.service import Principal
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
 from app.ingest.models import StoredMention
+from app.kernel.clock import utc_now
 from app.sla.models import SlaTimer
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "due")
@@ -159,7 +160,7 @@ def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[C
     if f.sla:
         conditions.append(Case.sla_state.in_(f.sla))
     if f.due_within is not None:
-        conditions.append(Case.due_at <= (f.now or datetime.now(UTC)) + f.due_within)
+        conditions.append(Case.due_at <= (f.now or utc_now()) + f.due_within)
     if f.q and f.q.strip():
         conditions.append(_search(f.q.strip()))
     return conditions

@@ -18,15 +18,14 @@ from app.cases.queries import (
     timers_of,
 )
 from app.cases.schemas import CaseDetailOut, CaseListOut, case_detail_out, case_out
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
+from app.kernel.vocabulary import Priority, StatusName
 from app.observability import bind_case
 from app.web.deps import Caller, DbSession
-from app.web.problems import NotFound, ValidationProblem
+from app.web.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
-Status = Literal["open", "pending_department", "pending_customer", "resolved", "closed"]
-Priority = Literal["P1", "P2", "P3", "P4"]
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "due"]
 SlaState = Literal["running", "warned", "breached", "paused"]
 DUE_WITHIN = re.compile(r"^(\d+)([smhd])$")
@@ -36,7 +35,7 @@ DUE_WITHIN = re.compile(r"^(\d+)([smhd])$")
 def get_cases(
     session: DbSession,
     principal: Caller,
-    status: Annotated[list[Status], Query()] = [],  # noqa: B006  (FastAPI reads, never mutates)
+    status: Annotated[list[StatusName], Query()] = [],  # noqa: B006  (FastAPI reads, never mutates)
     department: Annotated[list[str], Query()] = [],  # noqa: B006
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
     channel: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -58,7 +57,7 @@ def get_cases(
     try:
         cases, next_cursor = list_cases(session, principal, filters)
     except BadQuery as exc:
-        raise ValidationProblem([{"field": exc.field, "message": str(exc)}]) from exc
+        raise InvalidInput([{"field": exc.field, "message": str(exc)}]) from exc
     timers = timers_of(session, [c.id for c in cases])
     return CaseListOut(items=[case_out(c, timers[c.id], now) for c in cases], next_cursor=next_cursor)
 

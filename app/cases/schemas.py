@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.models import Case, CaseEvent, format_ref
 from app.ingest.models import StoredMention
+from app.kernel.clock import utc_now
 from app.sla.models import SlaTimer
 
 
@@ -174,5 +175,5 @@ def _case_fields(case: Case, timers: list[SlaTimer], now: datetime | None) -> di
         connector=case.connector, author=AuthorOut(**case.author), created_at=case.created_at,
         updated_at=case.updated_at, linked_case=format_ref(case.linked_case_id) if case.linked_case_id else None,
         external_ref=case.external_ref, routing=RoutingOut(**case.routing),
-        sla=current_timers(timers, now or datetime.now(UTC)),
+        sla=current_timers(timers, now or utc_now()),
     )

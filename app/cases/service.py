@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.delivery.outbox import emit
+from app.kernel.vocabulary import higher_priority
 from app.mentions.model import Mention
 from app.rules import Decision, RuleSet
 from app.sla.hooks import on_case_opened, on_customer_mention
-
-PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
 def author_key(mention: Mention) -> str | None:
@@ -51,11 +50,6 @@ def add_tags(case: Case, tags: tuple[str, ...] | list[str]) -> list[str]:
     added = [t for t in dict.fromkeys(tags) if t not in present]
     case.tag_rows.extend(CaseTag(tag=t) for t in added)
     return added
-
-
-def higher_priority(a: str, b: str) -> str:
-    """The more urgent of two priorities (P1 is the most urgent)."""
-    return min(a, b, key=PRIORITIES.index)
 
 
 def set_owner(session: Session, case: Case, department: str, *, now: datetime) -> None:

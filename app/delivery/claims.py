@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import UTCDateTime
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.delivery.schedule import Decision
+from app.kernel.timefmt import iso_z
 
 OPEN_STATUSES = ("pending", "delivering")
 # Spelled exactly as the partial index `ix_deliveries_open` is, so SQLite sees that it applies.
@@ -129,7 +130,7 @@ def record_results(session: Session, results: Sequence[AttemptResult], *, worker
     for r in results:
         if r.decision.disable:
             set_subscription(session, r.department, enabled=False, now=r.recorded_at,
-                             reason=f"{r.status_code} Gone answered at {_iso(r.recorded_at)}")
+                             reason=f"{r.status_code} Gone answered at {iso_z(r.recorded_at)}")
 
 
 # PostgreSQL: each of the two writes is one statement over arrays, the same text for any number of
@@ -198,7 +199,3 @@ def set_subscription(session: Session, department: str, *, enabled: bool, now: d
     statement = module.insert(SUBSCRIPTIONS).values(**values)
     session.execute(statement.on_conflict_do_update(
         index_elements=["department"], set_={k: v for k, v in values.items() if k != "department"}))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -34,6 +34,7 @@ from app.db import transaction
 from app.delivery.claims import AttemptResult, Claimed, bury_orphans, claim_due, record_results
 from app.delivery.schedule import Decision, Outcome, RetrySchedule, decide
 from app.delivery.signing import sign_payload
+from app.kernel.clock import utc_now
 from app.rules.holder import RuleSetHolder
 from app.rules.model import Webhook
 from app.secrets import SecretStore
@@ -53,10 +54,6 @@ CONNECTIONS_PER_POOL = 1
 def webhook_id(event_id: int) -> str:
     """The `webhook-id` of an event: the same on every attempt and every redelivery."""
     return f"evt_{event_id}"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

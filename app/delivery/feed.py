@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from app.delivery.models import DepartmentEvent
+from app.kernel.errors import Forbidden, InvalidInput
 from app.web.deps import Caller, DbSession
-from app.web.problems import Forbidden, ValidationProblem
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -43,7 +43,7 @@ def _decode(cursor: str) -> int:
             raise ValueError
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationProblem([{"field": "cursor", "message": "not a cursor of this feed"}]) from exc
+        raise InvalidInput([{"field": "cursor", "message": "not a cursor of this feed"}]) from exc
 
 
 @router.get("/events", response_model=EventPage, summary="The department's events after a cursor")

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import ID
 from app.db import Base, JSONValue
+from app.kernel.ids import ID
 
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "dead")
 _OPEN = "status IN ('pending', 'delivering')"

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 from app.cases.models import Case
 from app.cases.schemas import case_out
 from app.delivery.models import Delivery, DepartmentEvent
+from app.kernel.timefmt import iso_z
+from app.kernel.vocabulary import EVENT_TYPES
 from app.rules import RuleSet, Webhook
 from app.sla.models import SlaTimer
 
 OUTBOX_FLAG = "outbox_written"
 """Set in `session.info` when a delivery is written, so `app.workers` wakes the dispatcher after the commit."""
 
-EVENT_TYPES = ("case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved",
-               "case.closed", "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated")
 
 
 def event_body(case: Case, *, type: str, now: datetime, timers: list[SlaTimer],
@@ -35,7 +35,7 @@ def event_body(case: Case, *, type: str, now: datetime, timers: list[SlaTimer],
     as the API shows it at `now` (its SLA timers included)."""
     data: dict[str, Any] = {"case": case_out(case, timers, now).model_dump(mode="json")}
     data.update(extra or {})
-    return {"type": type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data}
+    return {"type": type, "timestamp": iso_z(now), "data": data}
 
 
 def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: RuleSet,

@@ -27,10 +27,10 @@ from app.delivery.log import (
     subscription_states,
 )
 from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.web.deps import ActiveRuleSet, Caller, DbSession, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent
-from app.web.problems import Conflict, NotFound, ValidationProblem
+from app.web.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"])
 
@@ -123,7 +123,7 @@ def _decode(cursor: str) -> int:
             raise ValueError
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationProblem([{"field": "cursor", "message": "not a cursor of this list"}]) from exc
+        raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list"}]) from exc
 
 
 @router.get("/deliveries", response_model=DeliveryPage, summary="Outbound deliveries with their attempts",
@@ -149,7 +149,7 @@ def get_deliveries(
         else:
             case_ids.append(case_id)
     if errors:
-        raise ValidationProblem(errors)
+        raise InvalidInput(errors)
     filters = DeliveryFilter(department=department or (), status=status or (), case_id=case_ids, type=type or (),
                              limit=limit,
                              before_id=_decode(cursor) if cursor else None)

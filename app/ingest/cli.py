@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import transaction
 from app.ingest.dead_letters import pending_dead_letters, replay_dead_letter
 from app.ingest.models import InboundDeadLetter
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
+from app.kernel.errors import Conflict
 from app.rules import RuleSet
-from app.web.problems import Conflict
 
 inbound_app = typer.Typer(no_args_is_help=True, add_completion=False,
                           help="Inbound platform deliveries: dead letters and their replay.")

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from app.ingest.adapters import parse_platform_body
 from app.ingest.models import InboundDeadLetter
 from app.ingest.service import IngestResult, ingest_mentions
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
+from app.kernel.errors import Conflict, InvalidInput, NotFound
 from app.rules import RuleSet
 from app.web.deps import ActiveRuleSet, DbSession, require_role
-from app.web.problems import Conflict, NotFound, ValidationProblem
 
 STATUSES = ("pending", "replayed")
 MAX_SHOWN_BODY = 64 * 1024
@@ -142,13 +142,13 @@ def list_dead_letters(session: DbSession, status: Annotated[list[str] | None, Qu
     if status:
         unknown = [s for s in status if s not in STATUSES]
         if unknown:
-            raise ValidationProblem([{"field": "status", "message": f"one of {', '.join(STATUSES)}"}])
+            raise InvalidInput([{"field": "status", "message": f"one of {', '.join(STATUSES)}"}])
         query = query.where(InboundDeadLetter.status.in_(status))
     if connector:
         query = query.where(InboundDeadLetter.connector.in_(connector))
     if cursor:
         if not cursor.isdigit():
-            raise ValidationProblem([{"field": "cursor", "message": "not a cursor of this list"}])
+            raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list"}])
         query = query.where(InboundDeadLetter.id < int(cursor))
     rows = list(session.scalars(query.order_by(InboundDeadLetter.id.desc()).limit(limit + 1)))
     more = len(rows) > limit

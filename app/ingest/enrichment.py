@@ -28,6 +28,7 @@ from app.db import transaction
 from app.ingest.language import detect_language
 from app.ingest.models import MentionEnrichment, StoredMention
 from app.ingest.reclassify import reclassify_case, untouched
+from app.kernel.clock import utc_now
 from app.rules.holder import RuleSetHolder
 from app.secrets import SecretStore
 
@@ -204,7 +205,7 @@ class EnrichmentWorker:
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim one batch, read each mention, record the outcomes; returns how many jobs ran."""
-        moment = now or datetime.now(UTC)
+        moment = now or utc_now()
         jobs = await asyncio.to_thread(self._claim, moment)
         if not jobs:
             return 0
@@ -214,7 +215,7 @@ class EnrichmentWorker:
         finally:
             if self._client is None:
                 await client.aclose()
-        await asyncio.to_thread(self._record, list(outcomes), now or datetime.now(UTC))
+        await asyncio.to_thread(self._record, list(outcomes), now or utc_now())
         return len(jobs)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

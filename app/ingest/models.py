@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.models import ID
 from app.db import Base, JSONValue
+from app.kernel.ids import ID
 
 
 class StoredMention(Base):

@@ -25,19 +25,19 @@ from app.ingest.verification import (
     verify_x_signature,
     x_crc_response,
 )
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.rules.model import Connector
 from app.secrets import SecretStore
 from app.web.problems import (
     Forbidden,
+    InvalidInput,
     InvalidParameter,
     InvalidSignature,
     PayloadTooLarge,
     Problem,
     UnknownConnector,
     UnsupportedConnectorKind,
-    ValidationProblem,
 )
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ async def receive_webhook(connector: str, request: Request) -> dict[str, Any]:
     try:
         items = parse_standard_body(body)
     except FormatError as exc:
-        raise ValidationProblem(exc.errors) from exc
+        raise InvalidInput(exc.errors) from exc
     result = await run_in_threadpool(_ingest, request, ruleset, connector, items)
     log.info("ingested", extra={"connector": connector, "accepted": result.accepted,
                                 "duplicates": result.duplicates, "cases": result.cases})

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.kernel.errors import InvalidInput, field_errors
 from app.mentions.model import Mention
 from app.mentions.schema import MAX_BATCH, MentionBatchIn, MentionIn
-from app.web.problems import validation_errors
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -26,12 +26,11 @@ class ParsedItem:
     raw: dict[str, Any]
 
 
-class FormatError(ValueError):
+class FormatError(InvalidInput):
     """The body breaks the format; `errors` are `[{"field", "message"}]`."""
 
     def __init__(self, errors: list[dict[str, str]]):
-        super().__init__("; ".join(f"{e['field'] or '(body)'}: {e['message']}" for e in errors))
-        self.errors = errors
+        super().__init__(errors, "; ".join(f"{e['field'] or '(body)'}: {e['message']}" for e in errors))
 
 
 def parse_standard_body(body: bytes) -> list[ParsedItem]:
@@ -56,4 +55,4 @@ def parse_standard_body(body: bytes) -> list[ParsedItem]:
         single = MentionIn.model_validate(document)
         return [ParsedItem(single.to_mention(), document)]
     except ValidationError as exc:
-        raise FormatError(validation_errors(exc.errors())) from exc
+        raise FormatError(field_errors(exc.errors())) from exc

@@ -6,7 +6,7 @@ Timestamps must carry an offset; they are converted to UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -78,7 +78,3 @@ class MentionBatchIn(_Strict):
 
     mentions: Annotated[list[MentionIn], Field(min_length=1, max_length=MAX_BATCH)]
 
-
-def utc_now() -> datetime:
-    """The current instant, aware UTC. Only imperative-shell code calls this."""
-    return datetime.now(UTC)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.models import ID
 from app.db import Base, JSONValue
+from app.kernel.ids import ID
 
 REPLY_STATUSES = ("pending", "sending", "sent", "failed", "unconfirmed")
 

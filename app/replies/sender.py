@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
+from app.kernel.clock import utc_now
 from app.replies.service import ClaimedReply, SendOutcome, claim_replies, record_reply
 from app.replies.targets import ApiRequest, Bases, find_reply, lookup_request, reply_id, send_request
 from app.rules.holder import RuleSetHolder
@@ -50,7 +51,7 @@ class ReplySender:
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim one batch, send each reply, record the outcomes; returns how many were handled."""
-        moment = now or datetime.now(UTC)
+        moment = now or utc_now()
         claimed = await asyncio.to_thread(self._claim, moment)
         if not claimed:
             return 0
@@ -60,7 +61,7 @@ class ReplySender:
         finally:
             if self._client is None:
                 await client.aclose()
-        await asyncio.to_thread(self._record, list(outcomes), now or datetime.now(UTC))
+        await asyncio.to_thread(self._record, list(outcomes), now or utc_now())
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -13,8 +13,9 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
+from app.kernel.clock import utc_now
 from app.mentions.model import Author, Mention
-from app.mentions.schema import MentionIn, utc_now
+from app.mentions.schema import MentionIn
 from app.rules.decision import RuleTestResult
 from app.rules.explain import explain, render_text
 from app.rules.loader import check_ruleset

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.kernel.vocabulary import PRIORITIES
 from app.mentions.model import Mention
 from app.rules.conditions import Cond
 from app.rules.context import Context
 from app.rules.decision import Decision, RuleTrace, Span
-from app.rules.model import PRIORITY_LEVELS, Rule, RuleSet
+from app.rules.model import Rule, RuleSet
 
 
 def classify(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: str | None = None) -> Decision:
@@ -60,7 +61,7 @@ def _decide(ruleset: RuleSet, matched: list[Rule], deciding: Rule | None, spans:
     then = deciding.then if deciding is not None else None
     priority = (then.priority if then else None) or d.priority
     raises = [r.then.raise_to for r in matched if r.then.raise_to]
-    priority = min([priority, *raises], key=PRIORITY_LEVELS.index)
+    priority = min([priority, *raises], key=PRIORITIES.index)
     return Decision(
         department=(then.department if then else None) or d.department,
         category=(then.category if then else None) or d.category,

@@ -14,10 +14,6 @@ from app.rules.matching import ItemMatcher, Mode
 from app.sla.calendar import Calendar
 from app.sla.config import SlaPolicy
 
-PRIORITY_LEVELS = ("P1", "P2", "P3", "P4")
-EVENT_TYPES = ("case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved",
-               "case.closed", "case.reopened", "case.notified", "sla.warning", "sla.breached",
-               "sla.escalated")
 CONNECTOR_KINDS = ("meta", "whatsapp", "x", "telegram", "standard")
 
 

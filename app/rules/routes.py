@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Request
 from pydantic import AwareDatetime, BaseModel
 
 from app.auth.service import Principal
-from app.mentions.schema import MentionIn, utc_now
+from app.kernel.clock import utc_now
+from app.mentions.schema import MentionIn
 from app.rules import explain
 from app.web.deps import ActiveRuleSet, DbSession, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent

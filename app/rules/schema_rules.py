@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from app.kernel.vocabulary import PRIORITIES
 from app.rules.conditions import All, AnyOf, Check, Cond, Entry, Not
 from app.rules.context import FIELDS, FieldType
 from app.rules.folding import fold
 from app.rules.matching import Item, ItemMatcher, make_item
-from app.rules.model import PRIORITY_LEVELS, Actions, Rule
+from app.rules.model import Actions, Rule
 from app.rules.refs import Refs, ident
 from app.rules.regex import compile_regex
 from app.rules.schema_lists import ListBook
@@ -222,15 +223,15 @@ def _priority(f: YamlFile, node: Node, what: str, cont: bool) -> tuple[str | Non
             return None, None
         value_node = keys["raise_to"][1]
         value = string(f, value_node, f"{what}: raise_to")
-        if value is not None and value not in PRIORITY_LEVELS:
-            f.error(value_node, f"{what}: raise_to '{value}' is not one of P1, P2, P3, P4")
+        if value is not None and value not in PRIORITIES:
+            f.error(value_node, f"{what}: raise_to '{value}' is not one of {', '.join(PRIORITIES)}")
             return None, None
         return None, value
     value = string(f, node, f"{what}: then.priority")
     if value is None:
         return None, None
-    if value not in PRIORITY_LEVELS:
-        f.error(node, f"{what}: priority '{value}' is not one of P1, P2, P3, P4")
+    if value not in PRIORITIES:
+        f.error(node, f"{what}: priority '{value}' is not one of {', '.join(PRIORITIES)}")
         return None, None
     if cont:
         f.error(node, f"{what}: a continue rule can only raise the priority: priority: {{raise_to: {value}}}")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from yaml.nodes import Node, ScalarNode
 
+from app.kernel.vocabulary import PRIORITIES
 from app.rules.refs import Refs
 from app.rules.yamlnodes import (
     YamlFile,
@@ -23,7 +24,7 @@ from app.rules.yamlnodes import (
     strings,
 )
 from app.sla.calendar import DAYS, Calendar, Interval, parse_closed, parse_days, parse_interval
-from app.sla.config import PRIORITIES, TIMERS, Duration, EscalationStep, SlaPolicy, parse_duration, parse_percent
+from app.sla.config import TIMERS, Duration, EscalationStep, SlaPolicy, parse_duration, parse_percent
 
 _UTC = ZoneInfo("UTC")
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from pydantic import ValidationError
 from yaml.nodes import Node
 
+from app.kernel.vocabulary import PRIORITIES
 from app.mentions.schema import MentionIn
-from app.rules.model import PRIORITY_LEVELS, Expect, RuleTest
+from app.rules.model import Expect, RuleTest
 from app.rules.refs import Refs
 from app.rules.yamlnodes import YamlFile, entries, locate, sequence, string, strings, to_plain
 
@@ -86,8 +87,8 @@ class CaseReader:
                 value = single[key] = string(f, keys[key][1], f"{what}: expect.{key}")
                 if value is not None and key in ("department", "sla_policy"):
                     self.refs.need(key, value, f, keys[key][1])
-                if value is not None and key == "priority" and value not in PRIORITY_LEVELS:
-                    f.error(keys[key][1], f"{what}: expect.priority '{value}' is not one of P1, P2, P3, P4")
+                if value is not None and key == "priority" and value not in PRIORITIES:
+                    f.error(keys[key][1], f"{what}: expect.priority '{value}' is not one of {', '.join(PRIORITIES)}")
                     single[key] = None
         many: dict[str, tuple[str, ...]] = {}
         for key in ("tags", "notify", "matched_rules", "not_matched_rules"):

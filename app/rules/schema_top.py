@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from yaml.nodes import Node
 
-from app.rules.model import CONNECTOR_KINDS, EVENT_TYPES, PRIORITY_LEVELS, Connector, Defaults, Department, Webhook
+from app.kernel.vocabulary import EVENT_TYPES, PRIORITIES
+from app.rules.model import CONNECTOR_KINDS, Connector, Defaults, Department, Webhook
 from app.rules.refs import Refs, env_name, ident
 from app.rules.yamlnodes import YamlFile, boolean, entries, sequence, string, strings
 
@@ -46,8 +47,8 @@ def _defaults(f: YamlFile, node: Node, refs: Refs) -> Defaults | None:
         refs.need("department", str(values["department"]), f, keys["department"][1])
     if values.get("sla_policy"):
         refs.need("sla_policy", str(values["sla_policy"]), f, keys["sla_policy"][1])
-    if values.get("priority") and values["priority"] not in PRIORITY_LEVELS:
-        f.error(keys["priority"][1], f"defaults.priority: '{values['priority']}' is not one of P1, P2, P3, P4")
+    if values.get("priority") and values["priority"] not in PRIORITIES:
+        f.error(keys["priority"][1], f"defaults.priority: '{values['priority']}' is not one of {', '.join(PRIORITIES)}")
         return None
     if any(values.get(k) is None for k in ("department", "category", "priority", "sla_policy")):
         return None

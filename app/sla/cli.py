@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from app.kernel.timefmt import iso_z
 from app.rules.loader import check_ruleset
 from app.rules.model import RuleSet
 from app.rules.problems import count
@@ -24,7 +25,6 @@ from app.sla.explain import (
     local_text,
     percent_text,
     step_actions,
-    utc_text,
 )
 
 sla_app = typer.Typer(no_args_is_help=True, help="Explain SLA policies and deadlines.")
@@ -75,17 +75,17 @@ def explain_command(
 def render_text(result: SlaExplanation) -> str:
     """A human summary: one block per timer."""
     lines = [f"policy {result.policy.name}, priority {result.priority}, department {result.department}, "
-             f"opened {utc_text(result.opened_at)}"]
-    lines += [f"paused {utc_text(f)} / {utc_text(t)}" for f, t in result.pauses]
+             f"opened {iso_z(result.opened_at)}"]
+    lines += [f"paused {iso_z(f)} / {iso_z(t)}" for f, t in result.pauses]
     for plan in result.timers:
         cal = plan.calendar
         lines += ["", f"{plan.timer}: {plan.duration} on calendar {cal.name} ({cal.timezone})",
-                  f"  due      {utc_text(plan.due)}  {local_text(plan.due, cal)}",
-                  f"  warning  {utc_text(plan.warning)}  {local_text(plan.warning, cal)}"
+                  f"  due      {iso_z(plan.due)}  {local_text(plan.due, cal)}",
+                  f"  warning  {iso_z(plan.warning)}  {local_text(plan.warning, cal)}"
                   f"  ({percent_text(result.policy.warn_at)})"]
         for step, when in plan.steps:
             actions = ", ".join(f"{k} {v}" if v is not True else k for k, v in step_actions(step).items())
-            lines.append(f"  at {percent_text(step.after):<6}{utc_text(when)}  {local_text(when, cal)}  {actions}")
+            lines.append(f"  at {percent_text(step.after):<6}{iso_z(when)}  {local_text(when, cal)}  {actions}")
         lines.append(f"  open intervals ({len(plan.spans)}):")
         lines += [f"    {local_text(s, cal)} - {local_text(e, cal)}  {duration_text(e - s)}" for s, e in plan.spans]
     if result.notes:

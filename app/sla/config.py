@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 TIMERS = ("first_response", "next_response", "department_ack", "resolution")
-PRIORITIES = ("P1", "P2", "P3", "P4")
 Unit = Literal["s", "m", "h", "d"]
 _DURATION = re.compile(r"^([1-9]\d*)([smhd])$")
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.kernel.timefmt import iso_z
+from app.kernel.vocabulary import PRIORITIES
 from app.rules.model import RuleSet
 from app.sla.businesstime import Pause, Span, advance_with_pauses, budget_time, open_spans_between
 from app.sla.calendar import Calendar
-from app.sla.config import PRIORITIES, TIMERS, Duration, EscalationStep, SlaPolicy
+from app.sla.config import TIMERS, Duration, EscalationStep, SlaPolicy
 
 
 class SlaExplainError(ValueError):
@@ -49,8 +51,8 @@ class SlaExplanation:
         plus the warning, the escalation steps and the inputs."""
         return {
             "policy": self.policy.name, "priority": self.priority, "department": self.department,
-            "opened_at": utc_text(self.opened_at),
-            "paused": [{"from": utc_text(f), "to": utc_text(t)} for f, t in self.pauses],
+            "opened_at": iso_z(self.opened_at),
+            "paused": [{"from": iso_z(f), "to": iso_z(t)} for f, t in self.pauses],
             "timers": {p.timer: _timer_json(p) for p in self.timers},
             "notes": list(self.notes),
         }
@@ -122,11 +124,6 @@ def _minus_pauses(spans: tuple[Span, ...], pauses: tuple[Pause, ...]) -> tuple[S
     return tuple(out)
 
 
-def utc_text(instant: datetime) -> str:
-    """ISO 8601 in UTC with `Z`."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def local_text(instant: datetime, calendar: Calendar) -> str:
     """ISO 8601 in the calendar's time zone, with its offset."""
     return instant.astimezone(calendar.tz).isoformat()
@@ -161,13 +158,13 @@ def _timer_json(plan: TimerPlan) -> dict[str, Any]:
         "duration": str(plan.duration),
         "calendar": cal.name,
         "timezone": cal.timezone,
-        "due_at": utc_text(plan.due),
+        "due_at": iso_z(plan.due),
         "due_local": local_text(plan.due, cal),
-        "warning_at": utc_text(plan.warning),
+        "warning_at": iso_z(plan.warning),
         "warning_local": local_text(plan.warning, cal),
-        "escalation": [{"after": percent_text(step.after), "at": utc_text(when), "local": local_text(when, cal),
+        "escalation": [{"after": percent_text(step.after), "at": iso_z(when), "local": local_text(when, cal),
                         "actions": step_actions(step)} for step, when in plan.steps],
-        "intervals": [{"from": utc_text(s), "to": utc_text(e), "from_local": local_text(s, cal),
+        "intervals": [{"from": iso_z(s), "to": iso_z(e), "from_local": local_text(s, cal),
                        "to_local": local_text(e, cal), "open_seconds": int((e - s).total_seconds())}
                       for s, e in plan.spans],
     }

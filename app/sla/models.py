@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.models import ID
 from app.db import Base
+from app.kernel.ids import ID
 
 TIMER_STATES = ("running", "paused", "warned", "met", "breached")
 

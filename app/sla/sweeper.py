@@ -22,16 +22,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.service import Principal
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.models import Case, CaseEvent
-from app.cases.service import PRIORITIES, add_tags, record_event
+from app.cases.service import add_tags, record_event
 from app.db import transaction
 from app.delivery.outbox import emit
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
+from app.kernel.errors import DomainError
+from app.kernel.timefmt import iso_z, iso_z_or_none
+from app.kernel.vocabulary import raised_priority
 from app.rules import RuleSet
 from app.rules.holder import RuleSetHolder
 from app.sla.clock import ORDER, Clock, Firing, plan
 from app.sla.models import SlaTimer
 from app.sla.timers import recompute_timers, refresh, steps_for
-from app.web.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +192,7 @@ def _summarise(session: Session, case_ids: set[int], *, now: datetime) -> None:
 
 
 def _info(kind: str, department: str, due_at: datetime | None, at: datetime) -> dict[str, object]:
-    return {"kind": kind, "department": department, "due_at": _iso(due_at), "threshold_at": _iso(at)}
+    return {"kind": kind, "department": department, "due_at": iso_z_or_none(due_at), "threshold_at": iso_z(at)}
 
 
 def sweep_due(sessions: sessionmaker[Session], rules: RuleSetHolder, *, now: datetime | None = None,
@@ -231,7 +233,7 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
     timer.escalations_done = firing.step + 1
     done: dict[str, object] = {"step": firing.step, "after": step.after}
     if step.raise_priority:
-        raised = PRIORITIES[max(0, PRIORITIES.index(case.priority) - step.raise_priority)]
+        raised = raised_priority(case.priority, step.raise_priority)
         if raised != case.priority:
             record_event(session, case, type="priority_changed", at=now, actor_type="escalation", actor="sla",
                          data={"from": case.priority, "to": raised})
@@ -249,7 +251,7 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
                                                                     "reason": f"SLA {timer.kind} escalation"}),
                            principal=ESCALATION, ruleset=ruleset, now=now)
             done["handoff_to"] = step.handoff_to
-        except Problem as exc:  # e.g. waiting for the customer: a handoff is not allowed now
+        except DomainError as exc:  # e.g. waiting for the customer: a handoff is not allowed now
             record_event(session, case, type="escalation_skipped", at=now, actor_type="system", actor="sla",
                          data={"handoff_to": step.handoff_to, "reason": str(exc)})
     if step.notify:
@@ -257,10 +259,6 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
     elif step.raise_priority or step.tag:
         emit(session, case, type="case.updated", now=now, ruleset=ruleset,
              extra={"actor": {"type": "escalation", "name": "sla"}, "step": done})
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 class SlaSweeper:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.service import add_user
 from app.db import make_sessionmaker, transaction
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 
 ADMIN_USERNAME = "admin"
 

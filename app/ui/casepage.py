@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.lifecycle import CaseState, Status, allowed_actions
+from app.cases.lifecycle import CaseState, allowed_actions
 from app.cases.models import Case, CaseEvent, format_ref
 from app.cases.queries import case_thread, timers_of
 from app.cases.schemas import case_detail_out
 from app.delivery.models import Delivery
 from app.ingest.models import StoredMention
+from app.kernel.clock import utc_now
+from app.kernel.vocabulary import Status
 from app.rules import RuleSet
 from app.ui.highlight import Segment, highlight, matched_words
 from app.ui.timers import TimerView, nearest_timer, timer_views
@@ -100,7 +102,7 @@ class CaseView:
 def build_case_view(session: Session, case: Case, *, principal: Principal, ruleset: RuleSet,
                     now: datetime | None = None) -> CaseView:
     """The case page's content for `principal` (a user)."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     mentions, events = case_thread(session, case)
     detail = case_detail_out(case, mentions, events, timers_of(session, [case.id]).get(case.id, []), now)
     first_text = mentions[0].text if mentions else ""

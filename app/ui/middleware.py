@@ -16,7 +16,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import transaction
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.ui.sessions import SESSION_COOKIE, SessionInfo, load_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -18,14 +18,12 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
-from app.cases.models import STATUSES, Case
+from app.cases.models import Case
 from app.cases.queries import _search, timers_of
 from app.cases.schemas import current_timers
 from app.ingest.models import StoredMention
+from app.kernel.vocabulary import ACTIVE_STATUSES, PRIORITIES, STATUSES
 
-ACTIVE_STATUSES = ("open", "pending_department", "pending_customer")
-NOT_CLOSED = (*ACTIVE_STATUSES, "resolved")
-PRIORITIES = ("P1", "P2", "P3", "P4")
 SLA_STATES = ("warned", "breached")
 ASSIGNEE_VALUES = ("me", "none")
 QUEUE_LIMIT = 50  # what an agent scans; the total and the counts say how many more there are

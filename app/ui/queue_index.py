@@ -43,8 +43,9 @@ from app.auth.models import User
 from app.cases.models import Case, CaseEvent, CaseTag, parse_ref
 from app.db import transaction
 from app.ingest.models import StoredMention
+from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
 from app.sla.models import SlaTimer
-from app.ui.queue import ACTIVE_STATUSES, NOT_CLOSED, SLA_STATES, QueueCounts, QueueFilter, sort_text
+from app.ui.queue import SLA_STATES, QueueCounts, QueueFilter, sort_text
 
 log = logging.getLogger(__name__)
 CHUNK = 1000  # ids per IN list

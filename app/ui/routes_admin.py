@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import ROLES, ApiToken, User
 from app.auth.service import AuthError, add_user, deactivate_user, revoke_token, set_password
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.ui.deps import OpsUser, check_csrf, in_transaction
 from app.ui.i18n import LANGUAGES, translator
 from app.ui.sessions import SessionInfo, end_user_sessions

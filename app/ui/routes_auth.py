@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.passwords import MIN_PASSWORD_LENGTH, verify_password
 from app.auth.service import set_password
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.ui.deps import UiUser, check_csrf, current_session, in_transaction
 from app.ui.i18n import LANGUAGES, translator
 from app.ui.sessions import (

@@ -27,7 +27,7 @@ from app.cases.action_routes import (
 )
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.queries import get_visible_case
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.ui.casepage import CaseView, build_case_view
 from app.ui.deps import UiError, UiUser, check_csrf, in_transaction
@@ -36,7 +36,7 @@ from app.ui.live import broadcaster_for
 from app.ui.routes_queue import KEEPALIVE_SECONDS, MAX_STREAM_SECONDS, MIN_BATCH_INTERVAL, sse
 from app.ui.sessions import SessionInfo
 from app.ui.templating import base_context, render, render_fragment
-from app.web.problems import Problem, ValidationProblem
+from app.web.problems import DomainError, InvalidInput, Problem, problem_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -100,8 +100,8 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
     try:
         params = model.model_validate(form_params(action, form)).model_dump()
     except ValidationError as exc:
-        problem = ValidationProblem([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
-                                     for e in exc.errors()])
+        problem = problem_of(InvalidInput([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                                           for e in exc.errors()]))
         params = {}
 
     def work(session: Session) -> tuple[str, CaseView | None, Problem | None]:
@@ -114,8 +114,8 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
                 with session.begin_nested():
                     perform_action(session, case, ActionRequest(action, params), principal=info.principal,
                                    ruleset=ruleset, now=utc_now())
-            except Problem as exc:
-                failure = exc
+            except DomainError as exc:
+                failure = problem_of(exc)
         view = build_case_view(session, case, principal=info.principal, ruleset=ruleset) if failure else None
         return case.ref, view, failure
 

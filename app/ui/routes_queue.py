@@ -16,23 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
-from app.cases.models import STATUSES, Case, format_ref
+from app.cases.models import Case, format_ref
+from app.kernel.clock import utc_now
+from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
-from app.mentions.schema import utc_now
 from app.rules import RuleSet
 from app.ui.casepage import departments_of
 from app.ui.deps import UiUser, in_transaction
 from app.ui.i18n import Translator, translator
 from app.ui.live import broadcaster_for
-from app.ui.queue import (
-    PRIORITIES,
-    QUEUE_LIMIT,
-    QueueCounts,
-    QueueFilter,
-    changed_cases,
-    queue_cases,
-    queue_conditions,
-)
+from app.ui.queue import QUEUE_LIMIT, QueueCounts, QueueFilter, changed_cases, queue_cases, queue_conditions
 from app.ui.queue_index import QueueIndex, queue_index_for
 from app.ui.rows import QueueRow, entry_rows, queue_rows
 from app.ui.templating import base_context, render, render_fragment

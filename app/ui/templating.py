@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from app.kernel.clock import utc_now
 from app.ui.i18n import Translator, translator
 from app.ui.sessions import SessionInfo
 
@@ -38,7 +38,7 @@ def base_context(request: Request, info: SessionInfo | None, t: Translator | Non
     return {
         "request": request, "user": info, "t": t, "lang": t.language, "csrf": csrf,
         "csrf_field": lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf)}">'),
-        "now": datetime.now(UTC), "nav": "", "flash": None, "error": None,
+        "now": utc_now(), "nav": "", "flash": None, "error": None,
     }
 
 

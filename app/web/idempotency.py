@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import IdempotencyKey
 from app.auth.service import Principal
-from app.web.problems import IdempotencyKeyReused, ValidationProblem
+from app.web.problems import IdempotencyKeyReused, InvalidInput
 
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -43,7 +43,7 @@ def run_idempotent(session: Session, *, key: str | None, principal: Principal, f
     if key is None:
         return act()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationProblem([{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY_LENGTH} characters"}])
+        raise InvalidInput([{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY_LENGTH} characters"}])
     owner = owner_of(principal)
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key,
                                                  IdempotencyKey.created_at < now - RETENTION))

@@ -1,6 +1,8 @@
-"""Domain exceptions and their one rendering: RFC 9457 `application/problem+json`.
+"""The one rendering of errors: RFC 9457 `application/problem+json`.
 
-Each problem has a stable `type`: `PROBLEM_BASE` + a slug listed in the README.
+Domain errors (`app.kernel.errors`) get their status and stable `type` (`PROBLEM_BASE` + a slug
+listed in the README) here; `Problem` subclasses are the errors only the web layer knows. Route
+modules import the domain errors from here or from the kernel alike (they are the same classes).
 """
 
 from __future__ import annotations
@@ -15,12 +17,30 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.kernel.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    RuleSetInvalid,
+    UnknownConnector,
+    UnsupportedConnectorKind,
+    field_errors,
+)
+
 PROBLEM_BASE = "https://webcare-router.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
+__all__ = ["Conflict", "DomainError", "Forbidden", "InvalidInput", "InvalidSignature", "NotFound", "Problem",
+           "RuleSetInvalid", "UnknownConnector", "UnsupportedConnectorKind"]
+
 
 class Problem(Exception):
-    """An error the client can act on. Subclasses fix the status and slug."""
+    """An HTTP problem: a domain error's rendering (`problem_of`) or an error only the web layer
+    knows (authentication, body size, idempotency keys, the database being away). Subclasses fix
+    the status and slug."""
 
     status = 400
     slug = "bad-request"
@@ -43,13 +63,6 @@ class Problem(Exception):
         return body
 
 
-class ValidationProblem(Problem):
-    status, slug, title = 422, "validation-error", "The request is not valid"
-
-    def __init__(self, errors: Sequence[dict[str, str]], detail: str | None = None):
-        super().__init__(detail or f"{len(errors)} field(s) are not valid", errors=list(errors))
-
-
 class InvalidParameter(Problem):
     """A request parameter refused before anything is done with it (400, unlike a 422 body)."""
 
@@ -66,36 +79,8 @@ class Unauthorized(Problem):
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-class InvalidSignature(Problem):
-    status, slug, title = 401, "invalid-signature", "The webhook signature is missing or wrong"
-
-
-class Forbidden(Problem):
-    status, slug, title = 403, "forbidden", "Not allowed for this role"
-
-
-class NotFound(Problem):
-    status, slug, title = 404, "not-found", "Not found"
-
-
-class UnknownConnector(Problem):
-    status, slug, title = 404, "unknown-connector", "No connector of that name is configured"
-
-
-class UnsupportedConnectorKind(Problem):
-    status, slug, title = 501, "connector-kind-unsupported", "This connector kind has no adapter in this version"
-
-
-class Conflict(Problem):
-    status, slug, title = 409, "conflict", "Not allowed in the current state"
-
-
 class PayloadTooLarge(Problem):
     status, slug, title = 413, "payload-too-large", "The request body is too large"
-
-
-class RuleSetInvalid(Problem):
-    status, slug, title = 422, "ruleset-invalid", "The rule folder has errors; the active rule set is unchanged"
 
 
 class IdempotencyKeyReused(Problem):
@@ -109,12 +94,33 @@ class DatabaseUnavailable(Problem):
         super().__init__(detail, headers={"Retry-After": "5"})
 
 
-SLUGS = {
-    cls.slug: cls.status
-    for cls in (Problem, ValidationProblem, InvalidParameter, Unauthorized, InvalidSignature, Forbidden, NotFound,
-                UnknownConnector, UnsupportedConnectorKind, Conflict, PayloadTooLarge, RuleSetInvalid,
-                IdempotencyKeyReused, DatabaseUnavailable)
+# Each domain error's status and stable slug (the README lists the slugs).
+DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
+    DomainError: (400, "bad-request"),
+    InvalidInput: (422, "validation-error"),
+    InvalidSignature: (401, "invalid-signature"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not-found"),
+    UnknownConnector: (404, "unknown-connector"),
+    UnsupportedConnectorKind: (501, "connector-kind-unsupported"),
+    Conflict: (409, "conflict"),
+    RuleSetInvalid: (422, "ruleset-invalid"),
 }
+
+SLUGS = {
+    **{slug: status for status, slug in DOMAIN_PROBLEMS.values()},
+    **{cls.slug: cls.status for cls in (Problem, InvalidParameter, Unauthorized, PayloadTooLarge,
+                                        IdempotencyKeyReused, DatabaseUnavailable)},
+}
+
+
+def problem_of(error: DomainError) -> Problem:
+    """The HTTP problem a domain error is shown as: its class's status and slug (the nearest listed
+    base class for a subclass), its title, detail and extra members."""
+    status, slug = next(DOMAIN_PROBLEMS[cls] for cls in type(error).__mro__ if cls in DOMAIN_PROBLEMS)
+    problem = Problem(error.detail, **error.extra)
+    problem.status, problem.slug, problem.title = status, slug, error.title
+    return problem
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -124,25 +130,6 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
                         headers=problem.headers)
 
 
-def field_path(loc: Sequence[str | int]) -> str:
-    """Pydantic's `loc` as a dotted path with indexes: `("mentions", 0, "author", "id")` →
-    `mentions[0].author.id`. Request-part prefixes (`body`, `query`) are dropped."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in ("body", "query", "path", "header") and not path:
-            continue
-        else:
-            path += f".{part}" if path else str(part)
-    return path
-
-
-def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
-    """Pydantic errors as `[{"field", "message"}]`."""
-    return [{"field": field_path(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors]
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error raised in `app` as problem JSON."""
 
@@ -150,9 +137,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
 
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(problem_of(exc), request)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(ValidationProblem(validation_errors(exc.errors())), request)
+        return problem_response(problem_of(InvalidInput(field_errors(exc.errors()))), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import revoke_token
 from app.delivery.models import Delivery
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from tests.support import Signer, make_department_token, make_user_token, mention, post_mentions
 
 CALLERS = ("none", "agent", "lead", "ops", "own", "other")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.cases.lifecycle import ACTIONS, CaseState, Status, TransitionNotAllowed, allowed_actions, transition
+from app.cases.lifecycle import ACTIONS, CaseState, TransitionNotAllowed, allowed_actions, transition
+from app.kernel.vocabulary import Status
 
 TRIAGE = "webcare"
 # The DESIGN table, transcribed: action -> {from status: to status}. "=" keeps the status.

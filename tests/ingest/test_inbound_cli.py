@@ -12,7 +12,7 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.ingest.cli import inbound_app
 from app.ingest.dead_letters import keep_dead_letter
 from app.ingest.models import InboundDeadLetter, StoredMention
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.migrate import upgrade_to_head
 from app.settings import get_settings
 from tests.conftest import BASIC_RULES

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.replies.models import PlatformReply
 from app.replies.sender import ReplySender
 from app.replies.targets import Bases

@@ -19,8 +19,8 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.delivery.signing import sign_payload
 from app.ingest.service import ingest_mentions
 from app.ingest.standard import ParsedItem
+from app.kernel.clock import utc_now
 from app.mentions.model import Author, Mention
-from app.mentions.schema import utc_now
 from app.migrate import upgrade_to_head
 from app.rules import load_ruleset
 from app.sla.models import SlaTimer

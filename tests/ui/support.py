@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import add_user
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 
 PASSWORD = "correct horse battery"
 

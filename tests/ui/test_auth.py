@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import User
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.ui.bootstrap import ensure_admin
 from app.ui.sessions import SESSION_COOKIE
 from tests.ui.support import PASSWORD, csrf_of, login, make_user

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.kernel.vocabulary import ACTIVE_STATUSES
 from app.ui.highlight import Segment, highlight, matched_words
 from app.ui.i18n import AMSTERDAM, translator
-from app.ui.queue import ACTIVE_STATUSES, QueueFilter
+from app.ui.queue import QueueFilter
 from app.ui.texts_en import EN
 from app.ui.texts_nl import NL
 from app.ui.timers import format_left, nearest_timer, timer_views

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.service import Principal
 from app.cases.models import Case
 from app.db import make_sessionmaker
+from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
 from app.rules import load_ruleset
-from app.ui.queue import ACTIVE_STATUSES, NOT_CLOSED, QueueFilter, cases_in_order, queue_conditions, queue_order
+from app.ui.queue import QueueFilter, cases_in_order, queue_conditions, queue_order
 from app.ui.queue_index import IndexView, QueueIndex, warm_queue_index
 from app.ui.rows import entry_rows, queue_rows
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
