@@ -1,17 +1,22 @@
-# Webcare Router. Runs exactly the README's commands: `python3 -m venv .venv && .venv/bin/pip install -q -e .`,
-# then `.venv/bin/webcare serve` (which migrates first). Not built in CI (no Docker engine there).
+# Webcare Router. Installs the locked versions (`requirements.lock`, every file checked against its
+# sha256), then the service itself as a plain (non-editable) package, and runs `webcare serve`
+# (which migrates first). Not built in CI (no Docker engine there).
 FROM python:3.11-slim AS build
 WORKDIR /srv/webcare
+COPY requirements.lock ./
+RUN python3 -m venv .venv && .venv/bin/pip install -q --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY migrations ./migrations
+RUN .venv/bin/pip install -q --no-cache-dir --no-deps .
 COPY routing_rules ./routing_rules
-RUN python3 -m venv .venv && .venv/bin/pip install -q -e .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 webcare
+RUN useradd --create-home --uid 10001 webcare \
+ && mkdir -p /srv/webcare/var && chown webcare /srv/webcare/var
 WORKDIR /srv/webcare
-COPY --from=build --chown=webcare /srv/webcare /srv/webcare
+COPY --from=build --chown=webcare /srv/webcare/.venv /srv/webcare/.venv
+COPY --from=build --chown=webcare /srv/webcare/routing_rules /srv/webcare/routing_rules
 USER webcare
 ENV WEBCARE_ENV=production \
     WEBCARE_HOST=0.0.0.0 \
