@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -39,18 +40,31 @@ def migrate() -> None:
 
 
 @cli.command()
+def backup(target: Annotated[Path, typer.Argument(help="a new file to write the copy to")]) -> None:
+    """Write a consistent copy of the database while the service runs (SQLite backup API, or pg_dump)."""
+    from app.backup import BackupError, backup_database
+
+    settings = get_settings()
+    try:
+        how = backup_database(settings.effective_database_url, target)
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"backup written to {target} ({how})", err=True)
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default: WEBCARE_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: WEBCARE_PORT")] = None,
 ) -> None:
     """Migrate, then serve the API and the UI, with the workers unless WEBCARE_WORKERS_ENABLED=false."""
-    import uvicorn
-
     from app.db import make_engine
     from app.main import create_app
     from app.migrate import upgrade_to_head
     from app.observability import configure_logging
     from app.rules import RuleSetError
+    from app.server import serve_app
     from app.ui.bootstrap import first_start_admin, first_start_message
     from app.ui.queue_index import warm_queue_index
 
@@ -72,8 +86,8 @@ def serve(
         raise typer.Exit(1) from exc
     # The queue index loads on its own thread, so the first agent's page does not wait for it.
     threading.Thread(target=warm_queue_index, args=(app.state,), name="webcare-queue-warmup", daemon=True).start()
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None,
-                proxy_headers=True)
+    serve_app(app, host=host or settings.host, port=port or settings.port,
+              grace_seconds=settings.shutdown_grace_seconds)
 
 
 @cli.command()

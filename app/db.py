@@ -100,6 +100,19 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Merge SQLite's write-ahead log into the database file and empty it (on shutdown), so that the
+    `.db` file alone holds every committed change. Closes the engine's pooled connections first:
+    a connection still reading would keep the log from being truncated."""
+    engine.dispose()
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    engine.dispose()
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends normally, roll back on any exception."""

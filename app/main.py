@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
-from app.db import make_engine, make_sessionmaker
+from app.db import checkpoint_sqlite, make_engine, make_sessionmaker
 from app.delivery.feed import router as events_router
 from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
@@ -91,6 +91,12 @@ def api_shell() -> FastAPI:
         finally:
             if workers is not None:
                 await workers.stop()
+            live = getattr(app.state, "live", None)
+            if live is not None:
+                live.stop()
+            engine: Engine | None = getattr(app.state, "engine", None)
+            if engine is not None and engine.dialect.name == "sqlite":
+                checkpoint_sqlite(engine)
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)

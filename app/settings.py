@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers_enabled: bool = True
+    shutdown_grace_seconds: float = Field(
+        default=30, ge=0, description="on SIGTERM, how long requests in flight may take to finish (live streams "
+                                      "are ended at once)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.

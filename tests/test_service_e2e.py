@@ -40,29 +40,37 @@ def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[s
         with scratch_database_url(tmp_path) as url, start_service(tmp_path, rules, extra_env, url) as env:
             yield env
         return
+    process, env = launch_service(tmp_path, rules, extra_env, database_url)
+    try:
+        yield env
+    finally:
+        process.terminate()
+        process.wait(timeout=40)
+
+
+def launch_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[str, str] | None = None,
+                   database_url: str = "") -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """A `webcare serve` process on a free port, ready (`/readyz` answered 200); logs in serve.log.
+    The caller stops it."""
     port = free_port()
     env = {**os.environ, "WEBCARE_DATABASE_URL": database_url, "WEBCARE_VAR_DIR": str(tmp_path / "var"),
            "WEBCARE_RULES_DIR": str(rules), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json",
            **(extra_env or {})}
-    log = (tmp_path / "serve.log").open("a")
-    process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    with (tmp_path / "serve.log").open("a") as log:
+        process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "service did not become ready"
-            time.sleep(0.2)
-        yield {"base": base, **env}
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("service did not become ready:\n" + (tmp_path / "serve.log").read_text())
+        time.sleep(0.2)
+    return process, {"base": base, **env}
 
 
 @pytest.fixture

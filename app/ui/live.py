@@ -37,6 +37,17 @@ class Subscription:
         self._pending: set[int] = set()
         self._everything = False
         self._ready = asyncio.Event()
+        self.closed = False
+
+    def _close(self) -> None:  # runs on the event loop
+        self.closed = True
+        self._ready.set()
+
+    def close(self) -> None:
+        """Thread-safe: ask the stream to end (the process is shutting down); its browser reconnects,
+        to another replica or to this service once it is back."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._close)
 
     def _push(self, ids: frozenset[int] | None) -> None:  # runs on the event loop
         if ids is None:
@@ -51,13 +62,17 @@ class Subscription:
             self._loop.call_soon_threadsafe(self._push, ids)
 
     async def next_batch(self, timeout: float) -> frozenset[int] | None:
-        """The ids changed since the last call (empty after `timeout` seconds without changes);
-        None when anything may have changed."""
+        """The ids changed since the last call (empty after `timeout` seconds without changes, or
+        at once when the subscription is closed); None when anything may have changed."""
+        if self.closed:
+            return frozenset()
         try:
             await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             return frozenset()
         self._ready.clear()
+        if self.closed:
+            return frozenset()
         if self._everything:
             self._everything, self._pending = False, set()
             return None
@@ -77,14 +92,27 @@ class Broadcaster:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._closing = False
 
     def subscribe(self) -> Subscription:
         """A new subscription on the running event loop; starts the watcher when needed."""
         subscription = Subscription(asyncio.get_running_loop())
         with self._lock:
+            if self._closing:
+                subscription.closed = True
+                return subscription
             self._subscribers.add(subscription)
             self._start_watcher()
         return subscription
+
+    def close_streams(self) -> None:
+        """Shutdown has begun: end every open page stream now, and any opened from here on, so that
+        live pages do not hold the server's graceful shutdown for their whole lifetime."""
+        with self._lock:
+            self._closing = True
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber.close()
 
     def add_listener(self, listener: Callable[[frozenset[int] | None], None]) -> None:
         """Call `listener` (on the watcher's thread; it must be quick and thread-safe) with every

@@ -152,7 +152,7 @@ async def live_case(request: Request, ref: str, info: UiUser) -> StreamingRespon
             yield "retry: 2000\n\n"
             case_id, payload = await in_transaction(request, sections)
             yield sse("case", payload)
-            while time.monotonic() - started < MAX_STREAM_SECONDS:
+            while time.monotonic() - started < MAX_STREAM_SECONDS and not subscription.closed:
                 batch = await subscription.next_batch(KEEPALIVE_SECONDS)
                 if batch is not None and not batch:
                     yield ": keepalive\n\n"

@@ -162,7 +162,7 @@ async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
         try:
             yield "retry: 2000\n\n"
             yield sse("rows", await in_transaction(request, partial(snapshot, ids=None)))
-            while time.monotonic() - started < MAX_STREAM_SECONDS:
+            while time.monotonic() - started < MAX_STREAM_SECONDS and not subscription.closed:
                 batch = await subscription.next_batch(KEEPALIVE_SECONDS)
                 if batch is not None and not batch:
                     yield ": keepalive\n\n"
