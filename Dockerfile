@@ -1,7 +1,12 @@
 # Webcare Router. Installs the locked versions (`requirements.lock`, every file checked against its
 # sha256), then the service itself as a plain (non-editable) package, and runs `webcare serve`
 # (which migrates first). Not built in CI (no Docker engine there).
-FROM python:3.11-slim AS build
+#
+# The base image is pinned by digest, so a rebuild gets the same operating system files. To move to
+# a newer base: `docker buildx imagetools inspect python:3.11-slim-bookworm`, then replace the
+# digest in the BASE argument (and rebuild and run the suite against the image).
+ARG BASE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
+FROM ${BASE} AS build
 WORKDIR /srv/webcare
 COPY requirements.lock ./
 RUN python3 -m venv .venv && .venv/bin/pip install -q --no-cache-dir --require-hashes -r requirements.lock
@@ -11,12 +16,14 @@ COPY migrations ./migrations
 RUN .venv/bin/pip install -q --no-cache-dir --no-deps .
 COPY routing_rules ./routing_rules
 
-FROM python:3.11-slim
+FROM ${BASE}
 RUN useradd --create-home --uid 10001 webcare \
  && mkdir -p /srv/webcare/var && chown webcare /srv/webcare/var
 WORKDIR /srv/webcare
-COPY --from=build --chown=webcare /srv/webcare/.venv /srv/webcare/.venv
-COPY --from=build --chown=webcare /srv/webcare/routing_rules /srv/webcare/routing_rules
+# The application and its rules belong to root and are read-only to the service's user: a
+# compromised process cannot change the code it runs. Only var/ is the user's.
+COPY --from=build /srv/webcare/.venv /srv/webcare/.venv
+COPY --from=build /srv/webcare/routing_rules /srv/webcare/routing_rules
 USER webcare
 ENV WEBCARE_ENV=production \
     WEBCARE_HOST=0.0.0.0 \

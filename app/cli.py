@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -57,16 +56,16 @@ def backup(target: Annotated[Path, typer.Argument(help="a new file to write the 
 def serve(
     host: Annotated[str | None, typer.Option(help="default: WEBCARE_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: WEBCARE_PORT")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="serving processes (PostgreSQL only)")] = 1,
 ) -> None:
     """Migrate, then serve the API and the UI, with the workers unless WEBCARE_WORKERS_ENABLED=false."""
     from app.db import make_engine
-    from app.main import create_app
     from app.migrate import upgrade_to_head
     from app.observability import configure_logging
     from app.rules import RuleSetError
-    from app.server import serve_app
+    from app.server import build_served_app
+    from app.server import serve as serve_http
     from app.ui.bootstrap import first_start_admin, first_start_message
-    from app.ui.queue_index import warm_queue_index
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -75,8 +74,14 @@ def serve(
     upgrade_to_head(engine)
     if settings.env == "development" and (password := first_start_admin(engine)):
         typer.echo(first_start_message(password), err=True)
+    if workers > 1 and engine.dialect.name != "postgresql":
+        typer.echo("--workers needs PostgreSQL: SQLite is the single-process embedded database", err=True)
+        raise typer.Exit(2)
+    engine.dispose()
     try:
-        app = create_app(settings, engine=engine)
+        # Built here even with --workers: a broken rule folder or a missing secret stops the start
+        # with its message once, instead of in every worker process.
+        app = build_served_app(settings, warm=workers == 1)
     except RuleSetError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -84,10 +89,8 @@ def serve(
     except RuntimeError as exc:
         typer.echo(f"cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
-    # The queue index loads on its own thread, so the first agent's page does not wait for it.
-    threading.Thread(target=warm_queue_index, args=(app.state,), name="webcare-queue-warmup", daemon=True).start()
-    serve_app(app, host=host or settings.host, port=port or settings.port,
-              grace_seconds=settings.shutdown_grace_seconds)
+    serve_http(app if workers == 1 else None, host=host or settings.host, port=port or settings.port,
+               workers=workers, grace_seconds=settings.shutdown_grace_seconds)
 
 
 @cli.command()

@@ -80,6 +80,11 @@ def api_shell() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings: Settings | None = getattr(app.state, "settings", None)
         workers = None
+        if settings is not None:
+            from app.server import call_first_on_shutdown_signal
+            from app.ui.live import close_all_streams
+
+            call_first_on_shutdown_signal(close_all_streams)
         if settings is not None and settings.workers_enabled:
             from app.workers import Workers
 

@@ -49,7 +49,8 @@ def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[s
 
 
 def launch_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[str, str] | None = None,
-                   database_url: str = "") -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+                   database_url: str = "", args: tuple[str, ...] = (),
+                   ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """A `webcare serve` process on a free port, ready (`/readyz` answered 200); logs in serve.log.
     The caller stops it."""
     port = free_port()
@@ -57,7 +58,7 @@ def launch_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[
            "WEBCARE_RULES_DIR": str(rules), "WEBCARE_PORT": str(port), "WEBCARE_LOG_FORMAT": "json",
            **(extra_env or {})}
     with (tmp_path / "serve.log").open("a") as log:
-        process = subprocess.Popen([*WEBCARE, "serve"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([*WEBCARE, "serve", *args], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -106,3 +106,50 @@ def test_backup_of_a_missing_sqlite_file_fails_clearly(tmp_path: Path) -> None:
 
     result = run({**os.environ, **env}, "backup", str(tmp_path / "out.db"))
     assert result.returncode == 1 and "no SQLite database file" in result.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
+
+
+def test_serve_with_workers_runs_that_many_processes_and_stops_them_all(tmp_path: Path) -> None:
+    with scratch_database_url(tmp_path) as url:
+        if not url.startswith("postgresql"):
+            pytest.skip("--workers needs PostgreSQL (the suite's PostgreSQL run covers it)")
+        process, env = launch_service(tmp_path, database_url=url, args=("--workers", "2"),
+                                      extra_env={"WEBCARE_SHUTDOWN_GRACE_SECONDS": "5"})
+        try:
+            workers = wait_for_children(process.pid, 2)
+            refs = {send_mention(env, f"Storing nummer {n}, geen internet") for n in range(6)}
+            assert all('"accepted":1' in answer for answer in refs)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            for worker in workers:
+                assert not Path(f"/proc/{worker}").exists() or "zombie" in Path(f"/proc/{worker}/status").read_text()
+        finally:
+            process.kill()
+            process.wait()
+
+
+def wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 30
+    while len(children := [c for c in children_of(pid) if _is_python(c)]) < count:
+        assert time.monotonic() < deadline, f"only {children} of {count} worker processes"
+        time.sleep(0.2)
+    return children
+
+
+def _is_python(pid: int) -> bool:
+    try:
+        return "python" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return False
+
+
+def test_serve_with_workers_refuses_sqlite(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "WEBCARE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "WEBCARE_VAR_DIR": str(tmp_path)}
+    result = run(env, "serve", "--workers", "2")
+    assert result.returncode == 2 and "--workers needs PostgreSQL" in result.stderr

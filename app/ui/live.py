@@ -18,6 +18,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine, func, select
@@ -27,6 +28,8 @@ from app.cases.models import CaseEvent
 log = logging.getLogger(__name__)
 
 CHANNEL = "webcare_case_changes"
+
+_BROADCASTERS: weakref.WeakSet[Broadcaster] = weakref.WeakSet()  # for close_all_streams()
 
 
 class Subscription:
@@ -93,6 +96,7 @@ class Broadcaster:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._closing = False
+        _BROADCASTERS.add(self)
 
     def subscribe(self) -> Subscription:
         """A new subscription on the running event loop; starts the watcher when needed."""
@@ -212,6 +216,12 @@ class Broadcaster:
                 if stop:
                     return True
         return True
+
+
+def close_all_streams() -> None:
+    """End the open page streams of every broadcaster in this process (shutdown has begun)."""
+    for broadcaster in list(_BROADCASTERS):
+        broadcaster.close_streams()
 
 
 def broadcaster_for(app_state: object) -> Broadcaster:

@@ -29,6 +29,7 @@ def secret_for(department: str, var_dir: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--department", default="billing")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument("--port", type=int, default=None, help="default: where departments.yaml points")
     parser.add_argument("--webcare-url", default=os.environ.get("WEBCARE_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--var-dir", type=Path, default=Path(os.environ.get("WEBCARE_VAR_DIR", "var")))
@@ -39,7 +40,7 @@ def main() -> None:
                          f"{args.department}")
     config = ReceiverConfig(secret=secret_for(args.department, args.var_dir), token=token,
                             webcare_url=args.webcare_url, department=args.department)
-    uvicorn.run(create_receiver(config), host="127.0.0.1", port=args.port or PORTS.get(args.department, 8801))
+    uvicorn.run(create_receiver(config), host=args.host, port=args.port or PORTS.get(args.department, 8801))
 
 
 if __name__ == "__main__":
