@@ -8,7 +8,8 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.actions import ActionRequest, perform_action
-from app.cases.queries import case_thread, get_visible_case, timers_of
+from app.cases.locking import lock_visible_case
+from app.cases.queries import case_thread, timers_of
 from app.cases.schemas import CaseDetailOut, case_detail_out
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Priority
@@ -91,7 +92,7 @@ class MergeIn(_Body):
 
 def _act(name: str, ref: str, body: BaseModel, request: Request, session: DbSession, principal: Caller,
          ruleset: ActiveRuleSet, key: str | None) -> Any:
-    case = get_visible_case(session, principal, ref)
+    case = lock_visible_case(session, principal, ref)
     if case is None:
         raise NotFound(f"no case {ref}")
     bind_case(case.ref)

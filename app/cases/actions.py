@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.service import Principal
 from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, CaseState, Outcome, TransitionNotAllowed, transition
+from app.cases.locking import lock_case
 from app.cases.models import Case, parse_ref
 from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
@@ -57,7 +58,8 @@ def actor_kind(principal: Principal) -> str:
 
 def perform_action(session: Session, case: Case, request: ActionRequest, *, principal: Principal,
                    ruleset: RuleSet, now: datetime) -> Case:
-    """Carry out `request` on `case` for `principal`.
+    """Carry out `request` on `case` for `principal`. `case` must have been loaded through
+    `app.cases.locking` in this transaction, so the transition is decided on its current state.
 
     Raises Forbidden (a department acting on a case it does not own now; an agent assigning to
     someone else), InvalidInput (an unknown department, user or target case) and Conflict (a
@@ -145,7 +147,7 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *, prin
 
 def _merge(session: Session, case: Case, into_ref: str, *, principal: Principal, now: datetime) -> str:
     into_id = parse_ref(into_ref)
-    target = session.get(Case, into_id) if into_id is not None else None
+    target = lock_case(session, into_id) if into_id is not None else None
     if target is None or target.id == case.id:
         raise InvalidInput([{"field": "into", "message": "name another existing case"}])
     if target.status == Status.CLOSED.value:

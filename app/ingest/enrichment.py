@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import record_event
 from app.db import transaction
@@ -151,7 +152,7 @@ def record_enrichment(session: Session, outcome: Outcome, *, worker_id: str, rul
     if job is None or job.lease_owner != worker_id or job.status != "pending":
         return
     row = session.get_one(StoredMention, job.mention_id)
-    case = session.get_one(Case, row.case_id)
+    case = lock_existing_case(session, row.case_id)
     job.attempts += 1
     job.lease_owner, job.lease_until, job.updated_at = None, None, now
     if outcome.content is not None:

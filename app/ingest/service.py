@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.cases.models import Case
+from app.cases.locking import lock_existing_case
 from app.cases.service import add_mention_to_case, open_case, record_event
 from app.ingest.adapters.common import EditedItem, IgnoredItem, Item, RemovedItem
 from app.ingest.models import MentionEnrichment, StoredMention
@@ -122,7 +122,7 @@ def _edit(session: Session, stored: StoredMention, mention: Mention, item: Edite
     if stored.text == mention.text and stored.attachments == attachments:
         result.duplicates += 1
         return
-    case = session.get_one(Case, stored.case_id)
+    case = lock_existing_case(session, stored.case_id)
     record_event(session, case, type="mention_edited", at=received_at, actor_type="customer",
                  data={"external_id": stored.external_id, "previous_text": stored.text, "text": mention.text,
                        "edited_at": (item.edited_at or received_at).isoformat()})
@@ -143,7 +143,7 @@ def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, r
         result.duplicates += 1
         return
     stored.removed_at = item.removed_at or received_at
-    record_event(session, session.get_one(Case, stored.case_id), type="mention_removed", at=received_at,
+    record_event(session, lock_existing_case(session, stored.case_id), type="mention_removed", at=received_at,
                  actor_type="customer", data={"external_id": stored.external_id, "text": stored.text})
     result.updated += 1
 

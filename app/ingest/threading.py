@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
+from app.cases.locking import lock_case, lock_existing_case
 from app.cases.models import Case
 from app.cases.service import author_key
 from app.ingest.models import StoredMention
@@ -69,17 +70,21 @@ def find_thread_case(session: Session, *, connector: str, mention: Mention, now:
             .order_by(Case.last_mention_at.desc(), Case.id.desc())
             .limit(1)
         )
-        if recent is not None:
-            return ThreadMatch(case=recent, link=None, reason="author")
+        # Locked, then looked at again: an agent may have closed it while this read ran.
+        if recent is not None and (locked := lock_case(session, recent.id)) is not None \
+                and locked.status != "closed":
+            return ThreadMatch(case=locked, link=None, reason="author")
     return ThreadMatch(case=None, link=None, reason="new")
 
 
 def _follow_merges(session: Session, case_id: int) -> Case:
-    case = session.get_one(Case, case_id)
+    """The surviving case, locked for the change the mention makes (each hop is locked before its
+    `merged_into_id` is read, so a merge committed meanwhile is followed too)."""
+    case = lock_existing_case(session, case_id)
     for _ in range(MAX_MERGE_HOPS):
         if case.merged_into_id is None:
             break
-        case = session.get_one(Case, case.merged_into_id)
+        case = lock_existing_case(session, case.merged_into_id)
     return case
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import add_tags, record_event
 from app.ingest.models import StoredMention
@@ -115,7 +116,7 @@ def record_reply(session: Session, outcome: SendOutcome, *, worker_id: str, now:
     reply = session.get(PlatformReply, outcome.reply_id, with_for_update=True)
     if reply is None or reply.lease_owner != worker_id or reply.status != "sending":
         return
-    case = session.get_one(Case, reply.case_id)
+    case = lock_existing_case(session, reply.case_id)
     reply.attempts += 1 if outcome.attempted else 0
     reply.lease_owner, reply.lease_until, reply.updated_at = None, None, now
     reply.last_error = outcome.error

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import Principal
 from app.cases.actions import ActionRequest, perform_action
+from app.cases.locking import lock_case_ids
 from app.cases.models import Case, CaseEvent
 from app.cases.service import add_tags, record_event
 from app.db import transaction
@@ -49,7 +50,8 @@ RANK = case((SlaTimer.state == "breached", 3), (SlaTimer.state == "warned", 2), 
 
 
 def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int = BATCH) -> int:
-    """Fire what is due on up to `limit` timers; returns how many timers were claimed.
+    """Fire what is due on up to `limit` timers; returns how many timers were handled (fewer than
+    `limit` when a case was busy, so `sweep_due` does not spin on it).
 
     Warnings and breaches (nearly all the work) are written set-based: one locking SELECT, one
     multi-row INSERT of timeline rows, one executemany UPDATE of the timers and one UPDATE of the
@@ -63,6 +65,11 @@ def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int
     rows = session.execute(query).all()
     if not rows:
         return 0
+    # Every firing changes its case: lock the cases, skipping those an action holds now (their
+    # timers stay due and fire on the next run), so the sweep never waits while holding timers
+    # that the action is about to update.
+    locked = lock_case_ids(session, {row.case_id for row in rows}, skip_locked=True)
+    rows = [row for row in rows if row.case_id in locked]
     plans = {row.id: _plan(row, ruleset, now) for row in rows}
     # A case with an escalation due has all its timers fired in one ordered pass: a step (a raise,
     # a handoff) changes the case between the other timers' firings.

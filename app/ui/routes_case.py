@@ -26,6 +26,7 @@ from app.cases.action_routes import (
     RespondIn,
 )
 from app.cases.actions import ActionRequest, perform_action
+from app.cases.locking import lock_visible_case
 from app.cases.queries import get_visible_case
 from app.kernel.clock import utc_now
 from app.rules import RuleSet
@@ -105,7 +106,7 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
         params = {}
 
     def work(session: Session) -> tuple[str, CaseView | None, Problem | None]:
-        case = get_visible_case(session, info.principal, ref.upper())
+        case = lock_visible_case(session, info.principal, ref.upper())
         if case is None:
             raise UiError(404, "error.not_found", "error.no_case")
         failure = problem
