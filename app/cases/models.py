@@ -22,6 +22,8 @@ class Case(Base):
     when the current owner acknowledges, and cleared when the owner changes; `external_ref` is the
     owner's own ticket reference. `due_at` (the nearest deadline of a running SLA timer) and
     `sla_state` (the worst state of its active timers) are kept by `app.sla.timers` for the queue.
+    `account` is our own account the opening mention reached, `account_name` its display name in
+    connectors.yaml when the case opened (a later rename shows on new cases).
     """
 
     __tablename__ = "cases"
@@ -39,6 +41,8 @@ class Case(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(40))
     connector: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(200), index=True)
+    account_name: Mapped[str | None] = mapped_column(String(200))
     author: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     author_key: Mapped[str | None] = mapped_column(String(200))
     routing: Mapped[dict[str, Any]] = mapped_column(JSONValue)

@@ -40,6 +40,7 @@ class CaseFilter:
     department: Sequence[str] = ()
     priority: Sequence[str] = ()
     channel: Sequence[str] = ()
+    account: Sequence[str] = ()
     tag: Sequence[str] = ()
     assignee: Sequence[str] = ()
     sla: Sequence[str] = ()
@@ -150,7 +151,7 @@ def decode_cursor(cursor: str, *, nullable: bool = False) -> tuple[datetime, int
 def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, values in ((Case.status, f.status), (Case.department, f.department),
-                           (Case.priority, f.priority), (Case.channel, f.channel)):
+                           (Case.priority, f.priority), (Case.channel, f.channel), (Case.account, f.account)):
         if values:
             conditions.append(column.in_(values))
     if f.tag:

@@ -39,6 +39,8 @@ def get_cases(
     department: Annotated[list[str], Query()] = [],  # noqa: B006
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
     channel: Annotated[list[str], Query()] = [],  # noqa: B006
+    account: Annotated[list[str], Query(description="our own account id the case's first mention "
+                                        "reached (the case JSON's `account`)")] = [],  # noqa: B006
     tag: Annotated[list[str], Query()] = [],  # noqa: B006
     assignee: Annotated[list[str], Query(description="`me`, `none` or a username")] = [],  # noqa: B006
     sla: Annotated[list[SlaState], Query(description="the worst state of the case's active timers")] = [],  # noqa: B006
@@ -51,7 +53,8 @@ def get_cases(
 ) -> CaseListOut:
     """Cases the caller may read, newest first by default; `next_cursor` pages on (keyset)."""
     now = utc_now()
-    filters = CaseFilter(status=status, department=department, priority=priority, channel=channel, tag=tag,
+    filters = CaseFilter(status=status, department=department, priority=priority, channel=channel,
+                         account=account, tag=tag,
                          assignee=assignee, sla=sla, due_within=_duration(due_within), now=now, q=q, sort=sort,
                          limit=limit, cursor=cursor)
     try:

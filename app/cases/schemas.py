@@ -75,6 +75,9 @@ class CaseOut(BaseModel):
     assignee: str | None
     channel: str
     connector: str
+    account: str | None = Field(description="our own account the opening mention reached (a Facebook Page, "
+                                "Instagram account, WhatsApp phone number id, X account or Telegram bot id)")
+    account_name: str | None = Field(description="that account's display name in connectors.yaml")
     author: AuthorOut
     created_at: datetime
     updated_at: datetime
@@ -95,6 +98,7 @@ class MentionOut(BaseModel):
     is_private: bool
     conversation_id: str | None
     in_reply_to: str | None
+    account: str | None
     author: AuthorOut
     attachments: list[dict[str, Any]]
     received_at: datetime
@@ -159,7 +163,7 @@ def mention_out(m: StoredMention) -> MentionOut:
     return MentionOut(
         id=m.id, external_id=m.external_id, connector=m.connector, channel=m.channel, text=m.text, url=m.url,
         language=m.language, is_private=m.is_private, conversation_id=m.conversation_id,
-        in_reply_to=m.in_reply_to,
+        in_reply_to=m.in_reply_to, account=m.account,
         author=AuthorOut(id=m.author_id, handle=m.author_handle, name=m.author_name,
                          followers=m.author_followers, verified=m.author_verified),
         attachments=m.attachments, received_at=m.received_at, posted_at=m.posted_at, removed_at=m.removed_at,
@@ -172,7 +176,8 @@ def _case_fields(case: Case, timers: list[SlaTimer], now: datetime | None) -> di
         ref=case.ref, status=case.status, department=case.department, category=case.category,
         priority=case.priority, sla_policy=case.sla_policy, tags=case.tags,
         assignee=case.assignee.username if case.assignee else None, channel=case.channel,
-        connector=case.connector, author=AuthorOut(**case.author), created_at=case.created_at,
+        connector=case.connector, account=case.account, account_name=case.account_name,
+        author=AuthorOut(**case.author), created_at=case.created_at,
         updated_at=case.updated_at, linked_case=format_ref(case.linked_case_id) if case.linked_case_id else None,
         external_ref=case.external_ref, routing=RoutingOut(**case.routing),
         sla=current_timers(timers, now or utc_now()),

@@ -73,7 +73,8 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     case = Case(
         status="pending_department" if handed_off else "open",
         department=decision.department, category=decision.category, priority=decision.priority,
-        sla_policy=decision.sla_policy, channel=mention.channel, connector=connector,
+        sla_policy=decision.sla_policy, channel=mention.channel, connector=connector, account=mention.account,
+        account_name=_account_name(ruleset, connector, mention.account),
         author=asdict(mention.author), author_key=author_key(mention),
         routing=routing_json(decision), ruleset_version=decision.ruleset_version,
         linked_case_id=linked_case.id if linked_case else None,
@@ -100,6 +101,11 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
         emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify, extra=rule,
              timers=timers)
     return case
+
+
+def _account_name(ruleset: RuleSet, connector: str, account: str | None) -> str | None:
+    config = ruleset.connectors.get(connector)
+    return config.account_name(account) if config is not None else None
 
 
 def add_mention_to_case(session: Session, case: Case, *, mention_external_id: str, decision: Decision,

@@ -15,7 +15,8 @@ from app.kernel.ids import ID
 class StoredMention(Base):
     """A mention as received: unique per connector and external id, the raw payload kept.
 
-    `received_at` starts the SLA clocks; `posted_at` is the platform's own time. `decision` is the
+    `received_at` starts the SLA clocks; `posted_at` is the platform's own time. `account` is our
+    own account the customer wrote to (`Mention.account`). `decision` is the
     routing decision made for this mention (every mention is classified, also when it joins a case).
     """
 
@@ -43,6 +44,7 @@ class StoredMention(Base):
     author_verified: Mapped[bool | None]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    account: Mapped[str | None] = mapped_column(String(200))
     raw: Mapped[dict[str, Any] | list[Any]] = mapped_column(JSONValue)
     decision: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     received_at: Mapped[datetime] = mapped_column(index=True)

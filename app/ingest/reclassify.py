@@ -27,7 +27,7 @@ def stored_mention(row: StoredMention) -> Mention:
         author=Author(id=row.author_id, handle=row.author_handle, name=row.author_name,
                       followers=row.author_followers, verified=row.author_verified),
         attachments=tuple(Attachment(str(a.get("type")), url=a.get("url"), id=a.get("id")) for a in row.attachments),
-        posted_at=row.posted_at, extra=row.extra,
+        posted_at=row.posted_at, extra=row.extra, account=row.account,
     )
 
 

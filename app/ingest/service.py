@@ -56,6 +56,8 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
     classified. A mention flagged for enrichment gets a job that completes it after the commit.
     """
     result = IngestResult()
+    config = ruleset.connectors.get(connector)
+    items = [_with_account(item, config.account if config else None) for item in items]
     # Every mention of this connector the delivery names, in one query; rows added below join it,
     # so a repeat or an edit later in the same batch finds them.
     known = _stored_by_id(session, connector, {_external_id(item) for item in items} - {None})
@@ -78,6 +80,16 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
             _add(session, ruleset, connector, parsed, received_at, result, known)
     session.flush()
     return result
+
+
+def _with_account(item: Item, default: str | None) -> Item:
+    """The item with its mention's `account` filled: as the body names it, else the account id the
+    platform adapter found (`extra.account_id`), else the connector's `account`."""
+    if not isinstance(item, ParsedItem | EditedItem) or item.mention.account is not None:
+        return item
+    found = (item.mention.extra or {}).get("account_id")
+    account = found if isinstance(found, str) and found else default
+    return dataclasses.replace(item, mention=dataclasses.replace(item.mention, account=account))
 
 
 def _with_language(mention: Mention, detect: bool) -> Mention:
@@ -179,6 +191,6 @@ def _row(mention: Mention, raw: Any, *, connector: str, case_id: int, decision: 
         conversation_id=mention.conversation_id, in_reply_to=mention.in_reply_to,
         author_id=author.id, author_handle=author.handle, author_name=author.name,
         author_followers=author.followers, author_verified=author.verified,
-        attachments=_attachments(mention), extra=mention.extra, raw=raw, decision=decision,
+        attachments=_attachments(mention), extra=mention.extra, account=mention.account, raw=raw, decision=decision,
         received_at=received_at, posted_at=mention.posted_at,
     )

@@ -42,6 +42,8 @@ class Mention:
     it gave one; the time we received it is not part of the mention but of its storage.
     `conversation_id` and `in_reply_to` are the thread keys ingest uses to join cases.
     `extra` keeps platform details worth showing (a WhatsApp ad referral, say) as plain JSON.
+    `account` is our own account the customer wrote to (a Facebook Page or Instagram account id,
+    a WhatsApp phone number id, the X account, the Telegram bot), when known.
     """
 
     external_id: str
@@ -56,3 +58,4 @@ class Mention:
     attachments: tuple[Attachment, ...] = ()
     posted_at: datetime | None = None
     extra: dict[str, Any] | None = None
+    account: str | None = None

@@ -49,6 +49,7 @@ class MentionIn(_Strict):
     author: AuthorIn = AuthorIn()
     attachments: list[AttachmentIn] = []
     created_at: AwareDatetime | None = None
+    account: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @model_validator(mode="after")
     def _text_or_attachments(self) -> MentionIn:
@@ -70,6 +71,7 @@ class MentionIn(_Strict):
             author=Author(**self.author.model_dump()),
             attachments=tuple(Attachment(**a.model_dump()) for a in self.attachments),
             posted_at=self.created_at.astimezone(UTC) if self.created_at else None,
+            account=self.account,
         )
 
 

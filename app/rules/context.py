@@ -23,6 +23,7 @@ FIELDS: dict[str, FieldType] = {
     "sentiment": "number",
     "time": "time",
     "connector": "str",
+    "account": "str",
 }
 
 
@@ -68,6 +69,8 @@ class Context:
                 return self.now
             case "connector":
                 return self.connector
+            case "account":
+                return m.account
         raise KeyError(field)
 
     def folded(self, field: str, value: str) -> str:

@@ -47,7 +47,10 @@ class Department:
 
 @dataclass(frozen=True, slots=True)
 class Connector:
-    """An inbound connector; the `*_env` fields name environment variables (unused ones None)."""
+    """An inbound connector; the `*_env` fields name environment variables (unused ones None).
+
+    `accounts` gives our own accounts' display names by account id; `account` is the account a
+    mention reached when its payload does not say (Telegram updates never name the bot)."""
 
     name: str
     kind: str
@@ -58,6 +61,12 @@ class Connector:
     consumer_secret_env: str | None = None
     secret_token_env: str | None = None
     include_retweets: bool = False
+    account: str | None = None
+    accounts: Mapping[str, str] = field(default_factory=dict)
+
+    def account_name(self, account: str | None) -> str | None:
+        """The display name connectors.yaml gives `account`, or None."""
+        return self.accounts.get(account) if account is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from yaml.nodes import Node
 from app.kernel.vocabulary import EVENT_TYPES, PRIORITIES
 from app.rules.model import CONNECTOR_KINDS, Connector, Defaults, Department, Webhook
 from app.rules.refs import Refs, env_name, ident
-from app.rules.yamlnodes import YamlFile, boolean, entries, sequence, string, strings
+from app.rules.yamlnodes import YamlFile, boolean, entries, mapping_items, sequence, string, strings
 
 _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "meta": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
@@ -16,6 +16,7 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "telegram": (("secret_token_env",), ("access_token_env",)),
     "standard": (("secret_env",), ()),
 }
+_ACCOUNT_KEYS = ("account", "accounts")  # every kind may name its accounts
 _ENV_KEYS = ("secret_env", "app_secret_env", "verify_token_env", "access_token_env", "consumer_secret_env",
              "secret_token_env")
 
@@ -111,7 +112,8 @@ def read_connectors(f: YamlFile, refs: Refs) -> dict[str, Connector]:
 
 
 def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
-    keys = entries(f, node, "connector", required=("name", "kind"), optional=(*_ENV_KEYS, "include_retweets"))
+    keys = entries(f, node, "connector", required=("name", "kind"),
+                   optional=(*_ENV_KEYS, "include_retweets", *_ACCOUNT_KEYS))
     if keys is None or "name" not in keys or "kind" not in keys:
         return None
     name = ident(f, keys["name"][1], string(f, keys["name"][1], "connector name"), "connector name")
@@ -124,7 +126,7 @@ def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
     required, optional = _KIND_KEYS[kind]
     ok = True
     for key, (key_node, _) in keys.items():
-        if key not in ("name", "kind", *required, *optional):
+        if key not in ("name", "kind", *required, *optional, *_ACCOUNT_KEYS):
             f.error(key_node, f"connector '{name}': kind '{kind}' does not use '{key}' "
                               f"(it takes: {', '.join((*required, *optional))})")
             ok = False
@@ -141,6 +143,27 @@ def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
             ok = ok and env[key] is not None
     retweets = boolean(f, keys["include_retweets"][1], f"connector '{name}': include_retweets") \
         if "include_retweets" in keys else False
-    if not ok or retweets is None:
+    accounts = _accounts(f, keys["accounts"][1], name) if "accounts" in keys else {}
+    account = string(f, keys["account"][1], f"connector '{name}': account") if "account" in keys else None
+    if not ok or retweets is None or accounts is None or ("account" in keys and not account):
         return None
-    return Connector(name=name, kind=kind, include_retweets=retweets, **env)
+    return Connector(name=name, kind=kind, include_retweets=retweets, account=account, accounts=accounts, **env)
+
+
+def _accounts(f: YamlFile, node: Node, connector: str) -> dict[str, str] | None:
+    """`accounts: {"<account id>": "Display name"}`: ids as written (a number keeps its digits),
+    names not empty."""
+    what = f"connector '{connector}': accounts"
+    items = mapping_items(f, node, what)
+    if items is None:
+        return None
+    out: dict[str, str] = {}
+    for key, value in items:
+        name = string(f, value, f"{what}: '{key.value}'")
+        if not key.value.strip():
+            f.error(key, f"{what}: an account id may not be empty")
+        elif name is not None and not name.strip():
+            f.error(value, f"{what}: '{key.value}' needs a display name")
+        elif name is not None:
+            out.setdefault(key.value, name.strip())
+    return out

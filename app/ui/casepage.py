@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,14 @@ class DepartmentView:
 
 def departments_of(ruleset: RuleSet) -> list[DepartmentView]:
     return [DepartmentView(d.id, d.name) for d in ruleset.departments.values()]
+
+
+def accounts_of(ruleset: RuleSet, seen: Iterable[str]) -> list[DepartmentView]:
+    """Our accounts as a filter menu lists them: those connectors.yaml names, in its order, then any
+    other account id the queue holds (shown by id)."""
+    names = {account: name for c in ruleset.connectors.values() for account, name in c.accounts.items()}
+    ids = dict.fromkeys([*names, *sorted(set(seen) - set(names))])
+    return [DepartmentView(account, names.get(account, account)) for account in ids]
 
 
 def safe_url(url: object) -> str | None:

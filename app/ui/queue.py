@@ -73,6 +73,7 @@ class QueueFilter:
     department: tuple[str, ...] = ()
     channel: tuple[str, ...] = ()
     priority: tuple[str, ...] = ()
+    account: tuple[str, ...] = ()
     assignee: str | None = None
     sla: str | None = None
     q: str | None = None
@@ -94,12 +95,13 @@ class QueueFilter:
         q = " ".join(params.get("q", [""])[0].split())[:200] or None
         return cls(status=values("status", (*STATUSES, "all")), department=values("department", known_departments),
                    channel=tuple(v[:40] for v in values("channel")), priority=values("priority", PRIORITIES),
+                   account=tuple(v[:200] for v in values("account")),
                    assignee=one("assignee", ASSIGNEE_VALUES), sla=one("sla", SLA_STATES), q=q)
 
     def params(self) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = [("status", s) for s in self.status]
         pairs += [("department", d) for d in self.department] + [("channel", c) for c in self.channel]
-        pairs += [("priority", p) for p in self.priority]
+        pairs += [("priority", p) for p in self.priority] + [("account", a) for a in self.account]
         pairs += [(k, v) for k, v in (("assignee", self.assignee), ("sla", self.sla), ("q", self.q)) if v]
         return pairs
 
@@ -125,7 +127,8 @@ def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement
     statuses = f.statuses
     if statuses is not None:
         conditions.append(Case.status.in_(statuses))
-    for column, chosen in ((Case.department, f.department), (Case.channel, f.channel), (Case.priority, f.priority)):
+    for column, chosen in ((Case.department, f.department), (Case.channel, f.channel), (Case.priority, f.priority),
+                           (Case.account, f.account)):
         if chosen:
             conditions.append(column.in_(chosen))
     if f.assignee == "none":
@@ -186,6 +189,7 @@ class QueueCounts:
     department: Counter[str] = field(default_factory=Counter)
     channel: Counter[str] = field(default_factory=Counter)
     priority: Counter[str] = field(default_factory=Counter)
+    account: Counter[str] = field(default_factory=Counter)  # by account id; cases without one are not counted
     assignee: Counter[str] = field(default_factory=Counter)
     sla: Counter[str] = field(default_factory=Counter)
     active: int = 0
@@ -200,4 +204,5 @@ class QueueCounts:
 
     def as_json(self) -> dict[str, object]:
         return {"active": self.active, **{name: dict(getattr(self, name)) for name in
-                                          ("status", "department", "channel", "priority", "assignee", "sla")}}
+                                          ("status", "department", "channel", "priority", "account", "assignee",
+                                           "sla")}}

@@ -67,7 +67,8 @@ class Timer(NamedTuple):
 class Entry(NamedTuple):
     """One not-closed case as the queue filters, orders, counts and shows it. `text` is the lowered
     search text: every mention's text, author handle and name, NUL-separated so a match never spans
-    two; `first_text` is the first mention's text as written."""
+    two; `first_text` is the first mention's text as written; `account` is our own account the case
+    reached (`account_name` its display name)."""
 
     key: tuple[bool, datetime, str, datetime, int]
     id: int
@@ -84,7 +85,9 @@ class Entry(NamedTuple):
     tags: tuple[str, ...]
     assignee: str | None
     timers: tuple[Timer, ...]
-    facet: int  # `facet_id` of (status, department, channel, priority, sla_state): counted as one int
+    account: str | None
+    account_name: str | None
+    facet: int  # `facet_id` of (status, department, channel, priority, sla_state, account): counted as one int
     active_assignee: int | None  # the assignee id while the case is active, else NOT_ACTIVE
 
 
@@ -98,7 +101,7 @@ def sort_key(case_id: int, due_at: datetime | None, priority: str, created_at: d
 _STATUS, _DEPARTMENT, _CHANNEL = attrgetter("status"), attrgetter("department"), attrgetter("channel")
 _PRIORITY, _SLA, _ASSIGNEE, _TEXT = attrgetter("priority"), attrgetter("sla_state"), attrgetter("assignee_id"), \
     attrgetter("text")
-_FACET, _ACTIVE_ASSIGNEE = attrgetter("facet"), attrgetter("active_assignee")
+_FACET, _ACTIVE_ASSIGNEE, _ACCOUNT = attrgetter("facet"), attrgetter("active_assignee"), attrgetter("account")
 _ID, _KEY = attrgetter("id"), attrgetter("key")
 
 
@@ -189,7 +192,8 @@ def _keep(entries: Sequence[Entry], column: Callable[[Entry], Any], test: Callab
 def select_entries(entries: Sequence[Entry], f: QueueFilter, user_id: int | None) -> Sequence[Entry]:
     """Of `entries` (already those in the statuses `f` shows: `_Snapshot.with_statuses`), the ones
     that meet the other queue conditions of `f` (`app.ui.queue.queue_conditions`), in their order."""
-    for column, chosen in ((_DEPARTMENT, f.department), (_CHANNEL, f.channel), (_PRIORITY, f.priority)):
+    for column, chosen in ((_DEPARTMENT, f.department), (_CHANNEL, f.channel), (_PRIORITY, f.priority),
+                           (_ACCOUNT, f.account)):
         if chosen:
             entries = _keep(entries, column, frozenset(chosen).__contains__)
     if f.assignee == "none":
@@ -217,19 +221,24 @@ def counts_of_facets(facets: Counter[int]) -> QueueCounts:
     (a C loop over small ints: building and hashing a tuple per entry cost five times more here)."""
     counts = QueueCounts()
     for facet, n in facets.items():
-        status, department, channel, priority, sla_state = _FACETS[facet]
+        status, department, channel, priority, sla_state, account = _FACETS[facet]
         counts.status[status] += n
         if status in ACTIVE_STATUSES:
             counts.active += n
             counts.department[department] += n
             counts.channel[channel] += n
             counts.priority[priority] += n
+            if account is not None:
+                counts.account[account] += n
             if sla_state in SLA_STATES:
                 counts.sla[sla_state] += n
     return counts
 
 
-def facet_id(facet: tuple[str, str, str, str, str | None]) -> int:
+Facet = tuple[str, str, str, str, str | None, str | None]
+
+
+def facet_id(facet: Facet) -> int:
     """A small int standing for `facet`, the same for the life of the process."""
     found = _FACET_IDS.get(facet)
     if found is None:
@@ -240,8 +249,8 @@ def facet_id(facet: tuple[str, str, str, str, str | None]) -> int:
     return found
 
 
-_FACET_IDS: dict[tuple[str, str, str, str, str | None], int] = {}
-_FACETS: list[tuple[str, str, str, str, str | None]] = []
+_FACET_IDS: dict[Facet, int] = {}
+_FACETS: list[Facet] = []
 _FACET_LOCK = threading.Lock()
 NOT_ACTIVE = -1  # no user has this id
 
@@ -363,7 +372,8 @@ def _read_entries(session: Session, case_ids: set[int] | None) -> list[Entry]:
     each over the ids in chunks (cases with their assignee, mentions, tags, timers)."""
     not_closed = Case.status.in_(NOT_CLOSED)
     columns = (Case.id, Case.status, Case.department, Case.channel, Case.priority, Case.sla_state,
-               Case.assignee_id, Case.due_at, Case.created_at, Case.author, User.username)
+               Case.assignee_id, Case.due_at, Case.created_at, Case.author, Case.account, Case.account_name,
+               User.username)
     base = select(*columns).outerjoin(User, User.id == Case.assignee_id).where(not_closed)
     if case_ids is None:
         rows = list(session.execute(base))
@@ -398,8 +408,8 @@ def _read_entries(session: Session, case_ids: set[int] | None) -> list[Entry]:
             row.channel, row.priority, row.sla_state, row.assignee_id, "\0".join(texts.get(row.id, ())),
             sort_text(row.due_at, row.priority, row.created_at, row.id),
             str(author.get("handle") or author.get("name") or "—"), firsts.get(row.id, ""),
-            tuple(tags.get(row.id, ())), row.username, timers,
-            facet_id((row.status, row.department, row.channel, row.priority, row.sla_state)),
+            tuple(tags.get(row.id, ())), row.username, timers, row.account, row.account_name,
+            facet_id((row.status, row.department, row.channel, row.priority, row.sla_state, row.account)),
             row.assignee_id if row.status in ACTIVE_STATUSES else NOT_ACTIVE))
     return entries
 

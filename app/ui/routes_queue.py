@@ -21,7 +21,7 @@ from app.kernel.clock import utc_now
 from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
 from app.rules import RuleSet
-from app.ui.casepage import departments_of
+from app.ui.casepage import accounts_of, departments_of
 from app.ui.deps import UiUser, in_transaction
 from app.ui.i18n import Translator, translator
 from app.ui.live import broadcaster_for
@@ -116,6 +116,7 @@ async def queue_page(request: Request, info: UiUser) -> Response:
     return render(request, info, "queue.html", {
         **data, "f": f, "nav": "queue", "chips": chips(f, counts, t), "statuses": STATUSES,
         "departments": departments_of(ruleset), "channels": channels, "priorities": PRIORITIES,
+        "accounts": accounts_of(ruleset, [*counts.account, *f.account]),
         "limit": QUEUE_LIMIT, "flash": flash,
     }, t=t)
 

@@ -23,6 +23,7 @@ class QueueRow:
     key: str
     status: str
     channel: str
+    account: str | None  # the display name of our account the case reached, else its id
     author: str
     first_line: str
     department: str
@@ -44,7 +45,8 @@ def entry_rows(entries: Sequence[Entry], *, ruleset: RuleSet, now: datetime) -> 
         department = ruleset.departments.get(e.department)
         sla = {t.kind: {"due_at": t.due_at, "state": t.state, "department": t.department} for t in e.timers}
         rows.append(QueueRow(
-            ref=format_ref(e.id), key=e.sort_text, status=e.status, channel=e.channel, author=e.author,
+            ref=format_ref(e.id), key=e.sort_text, status=e.status, channel=e.channel,
+            account=e.account_name or e.account, author=e.author,
             first_line=first_line(e.first_text), priority=e.priority,
             department=department.name if department else e.department, tags=list(e.tags), assignee=e.assignee,
             timer=nearest_timer(timer_views(sla, now=now)),
@@ -62,7 +64,8 @@ def queue_rows(session: Session, cases: Sequence[Case], *, ruleset: RuleSet, now
         author = case.author.get("handle") or case.author.get("name") or "—"
         department = ruleset.departments.get(case.department)
         rows.append(QueueRow(
-            ref=case.ref, key=queue_sort_key(case), status=case.status, channel=case.channel, author=str(author),
+            ref=case.ref, key=queue_sort_key(case), status=case.status, channel=case.channel,
+            account=case.account_name or case.account, author=str(author),
             first_line=first_line(mention.text) if mention else "", priority=case.priority,
             department=department.name if department else case.department, tags=case.tags,
             assignee=case.assignee.username if case.assignee else None,

@@ -19,12 +19,15 @@ SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "connectors" /
 CONNECTORS_YAML = """connectors:
   - {name: listening-tool, kind: standard, secret_env: TEST_LISTENING_SECRET}
   - {name: fb, kind: meta, app_secret_env: TEST_META_APP_SECRET, verify_token_env: TEST_META_VERIFY_TOKEN,
-     access_token_env: TEST_META_PAGE_TOKEN}
+     access_token_env: TEST_META_PAGE_TOKEN,
+     accounts: {"1234567890321": Telco NL Facebook, "17841405726653026": Telco NL Instagram}}
   - {name: wa, kind: whatsapp, app_secret_env: TEST_META_APP_SECRET, verify_token_env: TEST_META_VERIFY_TOKEN,
-     access_token_env: TEST_WHATSAPP_TOKEN}
-  - {name: xx, kind: x, consumer_secret_env: TEST_X_CONSUMER_SECRET, access_token_env: TEST_X_TOKEN}
+     access_token_env: TEST_WHATSAPP_TOKEN, accounts: {"106540352242922": Telco NL Zakelijk}}
+  - {name: xx, kind: x, consumer_secret_env: TEST_X_CONSUMER_SECRET, access_token_env: TEST_X_TOKEN,
+     accounts: {"1603419180975409153": "@TelcoZakelijk"}}
   - {name: xr, kind: x, consumer_secret_env: TEST_X_CONSUMER_SECRET, include_retweets: true}
-  - {name: tg, kind: telegram, secret_token_env: TEST_TELEGRAM_SECRET, access_token_env: TEST_TELEGRAM_BOT_TOKEN}
+  - {name: tg, kind: telegram, secret_token_env: TEST_TELEGRAM_SECRET, access_token_env: TEST_TELEGRAM_BOT_TOKEN,
+     account: "7000000001", accounts: {"7000000001": "@TelcoBot"}}
 """
 
 

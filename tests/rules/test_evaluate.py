@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,18 @@ def test_connector_field(tmp_path: Path, connector: str | None, expected: bool) 
     assert (decision.department == "network") is expected
 
 
+
+@pytest.mark.parametrize(("when", "account", "expected"), [
+    ("{account: {eq: '106540352242999'}}", "106540352242999", True),
+    ("{account: {in: [brand-nl, jobs-nl]}}", "Jobs-NL", True),  # folded, as every string field
+    ("{account: {eq: brand-nl}}", None, False),
+    ("{account: {ne: brand-nl}}", None, True),  # a missing field satisfies only ne, not_in, ...
+    ("{account: {exists: false}}", None, True),
+    ("{account: {starts_with: jobs}}", "jobs-nl", True),
+])
+def test_account_field(tmp_path: Path, when: str, account: str | None, expected: bool) -> None:
+    decision = classify(one_rule(tmp_path, when), replace(mention(), account=account), MONDAY_MORNING)
+    assert (decision.department == "network") is expected
 RULES = """\
 rules:
   - {id: tag-x, order: 10, when: {channel: x}, then: {tags: [social, x]}, continue: true}

@@ -41,7 +41,7 @@ BROKEN_PROBLEMS = [
     f"{B}/rules/r.yaml:5:50: error: rule 'one': when: text: matches: look-around '(?=' at offset 0 is not "
     "supported (RE2)",
     f"{B}/rules/r.yaml:6:7: error: rule 'one': when: unknown field 'colour' (fields: text, language, channel, "
-    "is_private, author.handle, author.followers, author.verified, sentiment, time, connector; any, all, not)",
+    "is_private, author.handle, author.followers, author.verified, sentiment, time, connector, account; any, all, not)",
     f"{B}/rules/r.yaml:7:24: error: unknown department 'nowhere' (known: billing, network, webcare)",
     f"{B}/rules/r.yaml:9:12: error: rule 'two': order 10 is also used by rule 'one' (rules/r.yaml:3:12)",
     f"{B}/rules/r.yaml:12:30: error: rule 'two': when: author.followers: gt: expected a number",
@@ -282,6 +282,29 @@ connectors:
         "6:12: error: duplicate connector 'wa' (first defined at connectors.yaml:2:12)",
     ]
 
+
+
+def test_connector_accounts(tmp_path: Path) -> None:
+    """Any kind may name its accounts (display names by account id) and the account its mentions
+    reach when the platform does not say; rules check reports bad ones at their place."""
+    connectors = """\
+connectors:
+  - {name: tg, kind: telegram, secret_token_env: S, account: "700", accounts: {"700": "@Bot", 12: Zakelijk}}
+  - {name: std, kind: standard, secret_env: W, accounts: [brand]}
+  - {name: wa, kind: whatsapp, app_secret_env: A, verify_token_env: V, accounts: {"1": " "}}
+"""
+    write_folder(tmp_path, connectors=connectors)
+    _, problems = check_ruleset(tmp_path)
+    assert [str(p).removeprefix(f"{tmp_path}/connectors.yaml:") for p in problems] == [
+        "3:58: error: connector 'std': accounts: expected a mapping",
+        "4:88: error: connector 'wa': accounts: '1' needs a display name",
+    ]
+    (tmp_path / "connectors.yaml").write_text(connectors.splitlines(keepends=True)[0] + connectors.splitlines(
+        keepends=True)[1])
+    telegram = load_ruleset(tmp_path).connectors["tg"]
+    assert (telegram.account, dict(telegram.accounts)) == ("700", {"700": "@Bot", "12": "Zakelijk"})
+    assert (telegram.account_name("12"), telegram.account_name("13"), telegram.account_name(None)) == \
+        ("Zakelijk", None, None)
 
 def test_test_file_problems(tmp_path: Path) -> None:
     tests = """\

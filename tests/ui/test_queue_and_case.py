@@ -34,6 +34,21 @@ def act(client: TestClient, ref: str, action: str, **fields: str) -> object:
     return client.post(f"/ui/cases/{ref}/act/{action}", data={"csrf_token": token, **fields})
 
 
+def test_queue_shows_and_filters_by_account(agent: TestClient, signer: Signer) -> None:
+    brand = new_case(agent, signer, "hallo", account="brand-nl")
+    jobs = new_case(agent, signer, "vacature?", account="jobs-nl")
+    plain = new_case(agent, signer, "hoi")
+    page = agent.get("/ui/")
+    # connectors.yaml names brand-nl; jobs-nl is shown by its id
+    assert '<option value="brand-nl"  data-count="account.brand-nl" data-label="Telco NL">Telco NL (1)' in page.text
+    assert 'data-label="jobs-nl">jobs-nl (1)' in page.text
+    assert '<span class="account muted">Telco NL</span>' in page.text
+    assert refs(agent.get("/ui/?account=brand-nl").text) == [brand]
+    assert refs(agent.get("/ui/?account=jobs-nl&account=brand-nl").text) == [brand, jobs]
+    assert set(refs(page.text)) == {brand, jobs, plain}
+    assert 'id="case-account">Telco NL <span class="muted">(brand-nl)</span>' in agent.get(f"/ui/cases/{brand}").text
+
+
 def test_queue_filters_counts_and_search(agent: TestClient, signer: Signer) -> None:
     general = new_case(agent, signer, "Waar vind ik de handleiding?", author={"handle": "@piet"})
     billing = new_case(agent, signer, "Mijn factuur klopt niet", author={"handle": "@jan"})

@@ -36,6 +36,8 @@ FILTERS = [
     *(QueueFilter(status=NOT_CLOSED, q=q) for q in ("storing", "STORING weer", "@klant2", "Ann Smit",
                                                      "niets dat bestaat", "100%_", "WC-000003")),
     QueueFilter(status=("open",), q="factuur"), QueueFilter(status=("pending_customer",), assignee="me"),
+    QueueFilter(account=("brand-nl",)), QueueFilter(account=("brand-nl", "jobs-nl"), status=NOT_CLOSED),
+    QueueFilter(account=("jobs-nl",), channel=("x",)), QueueFilter(account=("nobody",)),
 ]
 
 
@@ -48,7 +50,9 @@ def seeded(client: TestClient, signer: Signer, sessions: sessionmaker[Session]) 
              ("storing weer terug", "facebook"), ("hallo", "instagram"), ("factuur dubbel", "x"),
              ("geen internet sinds gisteren", "whatsapp"), ("waar blijft mijn modem", "facebook"),
              ("100%_ kapot", "x")]
-    refs = [post_mentions(client, signer, mention(text, channel=channel, author={
+    # Our accounts: none, the brand account, the jobs account.
+    accounts = ({}, {"account": "brand-nl"}, {"account": "jobs-nl"})
+    refs = [post_mentions(client, signer, mention(text, channel=channel, **accounts[i % 3], author={
         "id": f"a{i}", "handle": f"@klant{i}", "name": "Ann Smit" if i == 7 else f"Klant {i}"})).json()["cases"][0]
         for i, (text, channel) in enumerate(texts)]
     agent.post(f"/api/v1/cases/{refs[0]}/claim", json={})
@@ -93,6 +97,8 @@ def sql_counts(session: Session, principal: Principal, q: str | None) -> dict[st
             priority=(p,), q=q, status=ACTIVE_STATUSES)))}),
         "sla": Counter({s: n for s in ("warned", "breached") if (n := count(QueueFilter(
             sla=s, q=q, status=ACTIVE_STATUSES)))}),
+        "account": Counter({a: n for a in ("brand-nl", "jobs-nl") if (n := count(QueueFilter(
+            account=(a,), q=q, status=ACTIVE_STATUSES)))}),
         "mine": Counter({"me": count(QueueFilter(assignee="me", q=q, status=ACTIVE_STATUSES)),
                          "none": count(QueueFilter(assignee="none", q=q, status=ACTIVE_STATUSES))}),
     }
@@ -111,6 +117,7 @@ def test_the_index_answers_what_the_sql_conditions_answer(
     assert +counts.status == expected["status"]
     assert +counts.department == expected["department"] and +counts.channel == expected["channel"]
     assert +counts.priority == expected["priority"] and +counts.sla == expected["sla"]
+    assert +counts.account == expected["account"]
     assert (counts.assignee["me"], counts.assignee["none"]) == (expected["mine"]["me"], expected["mine"]["none"])
     assert counts.active == sum(expected["status"][s] for s in ACTIVE_STATUSES)
 
