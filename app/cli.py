@@ -15,11 +15,13 @@ import yaml
 
 from app.auth.cli import tokens_app, users_app
 from app.ingest.cli import inbound_app
+from app.learning.cli import register as register_learning
 from app.rules.cli import rules_app
 from app.settings import get_settings
 from app.sla.cli import sla_app
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Webcare Router")
+register_learning(rules_app)
 cli.add_typer(rules_app, name="rules")
 cli.add_typer(sla_app, name="sla")
 cli.add_typer(users_app, name="users")

@@ -17,6 +17,7 @@ from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
+from app.learning.routes import router as reports_router
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware
@@ -108,7 +109,7 @@ def api_shell() -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
-                   health_router, metrics_router, dead_letters_router):
+                   health_router, metrics_router, dead_letters_router, reports_router):
         app.include_router(router)
     mount_ui(app)
     return app

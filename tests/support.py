@@ -57,7 +57,8 @@ class ApiClient:
     token: str
 
     def get(self, path: str, **kwargs: Any) -> Response:
-        return self.client.get(path, headers={"authorization": f"Bearer {self.token}"}, **kwargs)
+        headers = {"authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.client.get(path, headers=headers, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> Response:
         headers = {"authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
