@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 
 from app.db import make_engine, make_sessionmaker, transaction
+from app.kernel.clock import utc_now
 from app.learning.history import Outcome, outcomes_of
 from app.learning.patch import changes_for, lists_match, unified_diff
 from app.learning.records import case_records
 from app.learning.report import report_text, routing_report
 from app.learning.suggest import MIN_SUPPORT, suggestions
-from app.mentions.schema import utc_now
 from app.rules.cli import DEFAULT_DIR, DirArg, Format, ruleset_or_exit
 from app.settings import get_settings
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.kernel.timefmt import iso_z
 from app.learning.history import Outcome
 
 EXAMPLES = 3
@@ -77,7 +78,7 @@ class RoutingReport:
     def to_json(self) -> dict[str, Any]:
         """The report as `GET /api/v1/reports/routing` answers it."""
         return {
-            "from": _utc(self.start), "to": _utc(self.end),
+            "from": iso_z(self.start), "to": iso_z(self.end),
             "decided": _share_json(self.decided),
             "rules": [{"rule": r.rule, "department": r.department, **_share_json(r.share),
                        "final": r.final, "examples": list(r.examples)} for r in self.rules],
@@ -137,7 +138,7 @@ def report_csv(report: RoutingReport) -> str:
 
 def report_text(report: RoutingReport) -> str:
     """The report as `webcare rules quality` prints it."""
-    lines = [f"cases opened {_utc(report.start)} .. {_utc(report.end)}",
+    lines = [f"cases opened {iso_z(report.start)} .. {iso_z(report.end)}",
              f"decided by a rule: {report.decided.cases}, stayed {report.decided.stayed} "
              f"({_percent(report.decided)}), misrouted {report.decided.moved}"]
     if report.rules:
@@ -193,5 +194,3 @@ def _percent(share: Share) -> str:
     return "-" if share.share is None else f"{share.share * 100:.1f}%"
 
 
-def _utc(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from app.kernel.clock import utc_now
 from app.learning.history import outcomes_of
 from app.learning.records import case_records
 from app.learning.report import report_csv, routing_report
-from app.mentions.schema import utc_now
 from app.web.deps import DbSession, require_role
-from app.web.problems import ValidationProblem
+from app.web.problems import InvalidInput
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 DEFAULT_WINDOW = timedelta(days=30)
@@ -88,9 +88,9 @@ def get_routing_report(
     end = (to or utc_now()).astimezone(UTC)
     start = (from_ or end - DEFAULT_WINDOW).astimezone(UTC)
     if start >= end:
-        raise ValidationProblem([{"field": "from", "message": "must be before `to`"}])
+        raise InvalidInput([{"field": "from", "message": "must be before `to`"}])
     if end - start > MAX_WINDOW:
-        raise ValidationProblem([{"field": "from", "message": "the window may span at most 366 days"}])
+        raise InvalidInput([{"field": "from", "message": "the window may span at most 366 days"}])
     report = routing_report(outcomes_of(case_records(session, start=start, end=end)), start=start, end=end)
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     if wants_csv:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker
-from app.mentions.schema import utc_now
+from app.kernel.clock import utc_now
 from app.migrate import upgrade_to_head
 from app.rules import load_ruleset
 from tests.conftest import BASIC_RULES

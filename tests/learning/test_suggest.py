@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker
+from app.kernel.clock import utc_now
 from app.learning.patch import append_items, changes_for, unified_diff
 from app.learning.suggest import Suggestion, Term, separating_terms
 from app.learning.terms import ngrams
 from app.mentions.model import Mention
-from app.mentions.schema import utc_now
 from app.migrate import upgrade_to_head
 from app.rules import classify, load_ruleset
 from tests.conftest import BASIC_RULES
@@ -42,8 +42,8 @@ def test_terms_are_folded_unigrams_and_bigrams() -> None:
 
 
 def test_the_term_that_separates_wins_and_common_or_rare_words_do_not() -> None:
-    positives = WIFI[:5] + ["ik heb een vraag over mijn wifi"]
-    negatives = OTHERS + ["mijn wifi is top"]  # once elsewhere still separates
+    positives = [*WIFI[:5], "ik heb een vraag over mijn wifi"]
+    negatives = [*OTHERS, "mijn wifi is top"]  # once elsewhere still separates
     terms = separating_terms(positives, negatives)
     assert terms[0] == Term("wifi", terms[0].score, 6, 1) and terms[0].score > 2
     chosen = {t.term for t in terms}
