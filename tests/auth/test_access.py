@@ -89,6 +89,7 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("POST", "/api/v1/rules/reload", None, nothing, OPS),
     ("POST", "/api/v1/rules/explain", {"mention": {"id": "e", "channel": "x", "text": "storing"}}, nothing, AGENT_UP),
     ("GET", "/api/v1/deliveries", None, nothing, LEAD),
+    ("GET", "/api/v1/reports/routing", None, nothing, LEAD),
     ("POST", "/api/v1/deliveries/{delivery}/redeliver", None, Ctx.kill_deliveries, OPS),
     ("GET", "/api/v1/subscriptions", None, nothing, OPS),
     ("POST", "/api/v1/subscriptions/billing/enable", None, nothing, OPS),
