@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.kernel.clock import utc_now
 from app.mentions.model import Author, Mention
 from app.mentions.schema import MentionIn
+from app.rules import jsonschema, report
 from app.rules.decision import RuleTestResult
 from app.rules.explain import explain, render_text
 from app.rules.loader import check_ruleset
@@ -47,16 +48,27 @@ def ruleset_or_exit(directory: Path) -> RuleSet:
     return ruleset
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
 @rules_app.command()
 def check(directory: DirArg = DEFAULT_DIR,
-          strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False) -> None:
-    """List every problem as PATH:LINE:COL: error|warning: message."""
-    _, problems = check_ruleset(directory)
-    for problem in problems:
-        typer.echo(str(problem))
-    errors, warnings = count(problems)
-    typer.echo(f"{errors} errors, {warnings} warnings")
-    raise typer.Exit(1 if errors or (strict and warnings) else 0)
+          strict: Annotated[bool, typer.Option("--strict", help="Warnings (lints included) fail too.")] = False,
+          output: Annotated[CheckFormat, typer.Option("--format", help="text, json or sarif (2.1.0).")]
+          = CheckFormat.text) -> None:
+    """List every problem and lint as PATH:LINE:COL: error|warning: message [lint]. Exit 0 when
+    the check passes, 1 when the folder has errors (or, with --strict, warnings), 2 on bad usage."""
+    _, problems = check_ruleset(directory, lint=True)
+    if output is CheckFormat.json:
+        typer.echo(json.dumps(report.as_json(problems, strict=strict), ensure_ascii=False, indent=2))
+    elif output is CheckFormat.sarif:
+        typer.echo(json.dumps(report.as_sarif(problems, strict=strict), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(report.as_text(problems))
+    raise typer.Exit(0 if report.passed(problems, strict=strict) else 1)
 
 
 @rules_app.command("test")
@@ -122,6 +134,28 @@ def show(directory: DirArg = DEFAULT_DIR) -> None:
         flow = "continue" if r.continue_ else "decides "
         desc = f"  # {r.description}" if r.description else ""
         typer.echo(f"  {r.order:>5}  {r.id:<{width}}  {flow}  {r.then.describe()}{desc}")
+
+
+@rules_app.command("schema")
+def schema_command(
+    kind: Annotated[str | None, typer.Argument(help="departments, sla, connectors, lists, rules or tests.")] = None,
+    write: Annotated[Path | None, typer.Option("--write", help="Write every kind as KIND.json into this folder.")]
+    = None,
+) -> None:
+    """Print the JSON Schema of one rule-file kind (for editors), or list the kinds."""
+    if write is not None:
+        write.mkdir(parents=True, exist_ok=True)
+        for name in jsonschema.KINDS:
+            (write / f"{name}.json").write_text(jsonschema.render(name), encoding="utf-8")
+            typer.echo(f"wrote {write / f'{name}.json'}")
+        return
+    if kind is None:
+        for name, (_, files) in jsonschema.KINDS.items():
+            typer.echo(f"{name:<12} {files}")
+        return
+    if kind not in jsonschema.KINDS:
+        _usage_error(f"unknown kind '{kind}' (known: {', '.join(jsonschema.KINDS)})")
+    typer.echo(jsonschema.render(kind), nl=False)
 
 
 def write_junit(path: Path, results: list[RuleTestResult]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
+from app.rules import lints
+from app.rules.lints import Sources
 from app.rules.matching import ItemMatcher
 from app.rules.model import RuleSet
 from app.rules.problems import Problem, RuleSetError
@@ -43,9 +45,11 @@ def discover(root: Path) -> tuple[list[str], list[str]]:
     return sorted(read, key=str.encode), sorted(others, key=str.encode)
 
 
-def check_ruleset(path: Path) -> tuple[RuleSet | None, list[Problem]]:
+def check_ruleset(path: Path, *, lint: bool = False) -> tuple[RuleSet | None, list[Problem]]:
     """Every problem of the folder (sorted by place) and the rule set, which is None when there is
-    at least one error. Warnings alone do not stop loading."""
+    at least one error. Warnings alone do not stop loading. With `lint`, a folder without errors is
+    also linted (`app.rules.lints`: warnings with a code); loading for service leaves that to
+    `webcare rules check`, which is where a reviewer reads them."""
     reporter = Reporter(path)
     if not path.is_dir():
         reporter.add("", 0, 0, "error", "not a directory")
@@ -58,7 +62,7 @@ def check_ruleset(path: Path) -> tuple[RuleSet | None, list[Problem]]:
         if name not in relpaths:
             reporter.add(name, 0, 0, "error", "missing file")
     files = {rel: YamlFile(rel, (path / rel).read_bytes(), reporter) for rel in relpaths}
-    ruleset = _build(path, files, reporter)
+    ruleset = _build(path, files, reporter, lint=lint)
     problems = sorted(reporter.problems)
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -73,7 +77,7 @@ def load_ruleset(path: Path) -> RuleSet:
     return ruleset
 
 
-def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter) -> RuleSet | None:
+def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: bool) -> RuleSet | None:
     refs = Refs()
     calendars, policies = read_sla(files["sla.yaml"], refs) if "sla.yaml" in files else ({}, {})
     defaults, departments = read_departments(files["departments.yaml"], refs) \
@@ -97,7 +101,7 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter) -> RuleSe
     weighted_items = [i for name in weights for i in book.lists[name].own.items]
     if defaults is None or any(p.severity == "error" for p in reporter.problems):
         return None
-    return RuleSet(
+    ruleset = RuleSet(
         version=ruleset_version((rel, f.data) for rel, f in files.items()),
         path=path,
         files=tuple(files),
@@ -112,3 +116,9 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter) -> RuleSe
         lexicon=ItemMatcher([*rules.text_items, *weighted_items]),
         weights=MappingProxyType(weights),
     )
+    if lint:
+        sources = Sources(refs, rules.places, frozenset(rules.used_lists), book.written_items())
+        for found in lints.lint(ruleset, sources):
+            relpath, line0, col0 = found.place
+            reporter.add(relpath, line0, col0, "warning", found.message, found.code)
+    return ruleset

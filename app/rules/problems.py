@@ -20,9 +20,13 @@ class Problem:
     col: int
     severity: Severity
     message: str
+    code: str = ""
+    """The lint that found it (`shadowed-rule`, ...); "" for problems that stop loading or files
+    that are ignored."""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        tail = f" [{self.code}]" if self.code else ""
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}{tail}"
 
 
 class RuleSetError(Exception):

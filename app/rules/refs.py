@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 
 from yaml.nodes import Node
 
-from app.rules.yamlnodes import YamlFile
+from app.rules.yamlnodes import Place, YamlFile
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -20,6 +20,7 @@ class Refs:
     def __init__(self) -> None:
         self._needed: list[tuple[str, str, YamlFile, Node]] = []
         self._defined: dict[str, dict[str, str]] = {}
+        self._places: dict[str, dict[str, Place]] = {}
 
     def need(self, kind: str, name: str, f: YamlFile, node: Node) -> None:
         self._needed.append((kind, name, f, node))
@@ -31,7 +32,12 @@ class Refs:
             f.error(node, f"duplicate {kind} '{name}' (first defined at {seen[name]})")
             return False
         seen[name] = f.where(node)
+        self._places.setdefault(kind, {})[name] = f.place(node)
         return True
+
+    def place(self, kind: str, name: str) -> Place:
+        """Where a name is defined (relative path, 0-based line and column)."""
+        return self._places.get(kind, {}).get(name, ("", 0, 0))
 
     def defined(self, kind: str) -> Collection[str]:
         return self._defined.get(kind, {}).keys()

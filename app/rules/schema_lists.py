@@ -9,7 +9,8 @@ from yaml.nodes import Node
 from app.rules.matching import MODES, Item, ItemMatcher, Mode, make_item
 from app.rules.model import KeywordList
 from app.rules.refs import Refs, ident
-from app.rules.yamlnodes import YamlFile, entries, integer, string, strings
+from app.rules.shapes import LIST_FILE
+from app.rules.yamlnodes import Place, YamlFile, entries, integer, string, strings
 
 
 @dataclass
@@ -18,6 +19,7 @@ class _Draft:
     mode: Mode
     weight: int | None
     items: list[str]
+    places: list[Place]
     include: list[tuple[str, Node]]
     f: YamlFile
 
@@ -36,7 +38,8 @@ class ListBook:
         if f.root is None:
             f.empty("empty file: expected a list (keys list, items)")
             return
-        keys = entries(f, f.root, "list", required=("list", "items"), optional=("match", "weight", "include"))
+        keys = entries(f, f.root, "list", required=LIST_FILE.required_keys,
+                       optional=LIST_FILE.optional_keys)
         if keys is None or "list" not in keys:
             return
         name = ident(f, keys["list"][1], string(f, keys["list"][1], "list name"), "list name")
@@ -51,15 +54,17 @@ class ListBook:
                 mode = written
         weight = integer(f, keys["weight"][1], f"list '{name}': weight") if "weight" in keys else None
         items: list[str] = []
+        places: list[Place] = []
         for text, node in strings(f, keys["items"][1], f"list '{name}': items") if "items" in keys else []:
             if make_item(text, mode, name) is None:
                 f.error(node, f"list '{name}': item '{text}' has nothing left to match after folding")
             else:
                 items.append(text)
+                places.append(f.place(node))
         include = strings(f, keys["include"][1], f"list '{name}': include") if "include" in keys else []
         for other, node in include:
             refs.need("list", other, f, node)
-        self._drafts[name] = _Draft(name, mode, weight, items, include, f)
+        self._drafts[name] = _Draft(name, mode, weight, items, places, include, f)
 
     def build(self) -> None:
         """Report include cycles and compile every list (call once, after all files are read)."""
@@ -93,6 +98,10 @@ class ListBook:
             items = [i for n in self.closure_names(name) for i in self._items(n, cased=True)]
             self._cased[name] = ItemMatcher(items)
         return self._cased[name]
+
+    def written_items(self) -> dict[str, list[tuple[str, Place]]]:
+        """Each list's own items as written, with their places (for lints)."""
+        return {name: list(zip(d.items, d.places, strict=True)) for name, d in self._drafts.items()}
 
     def weights(self) -> dict[str, int]:
         """The weight of every weighted list (for sentiment)."""

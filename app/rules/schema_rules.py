@@ -16,18 +16,9 @@ from app.rules.model import Actions, Rule
 from app.rules.refs import Refs, ident
 from app.rules.regex import compile_regex
 from app.rules.schema_lists import ListBook
-from app.rules.yamlnodes import YamlFile, boolean, entries, mapping_items, number, sequence, string, strings
+from app.rules.shapes import CONTINUE_ACTIONS, RAISE, RULE, RULES_FILE, THEN, field_shape
+from app.rules.yamlnodes import Place, YamlFile, boolean, entries, mapping_items, number, sequence, string, strings
 from app.sla.calendar import Calendar
-
-_STRING_OPS = ("eq", "ne", "in", "not_in", "exists", "contains_any", "contains_all", "not_contains_any",
-               "starts_with", "matches")
-OPS: dict[FieldType, tuple[str, ...]] = {
-    "str": _STRING_OPS,
-    "number": ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"),
-    "bool": ("eq", "ne", "in", "not_in", "exists"),
-    "time": ("in_calendar", "not_in_calendar", "exists"),
-}
-_CONTINUE_ACTIONS = ("tags", "notify", "priority")
 
 
 class RuleReader:
@@ -41,12 +32,16 @@ class RuleReader:
         self._orders: dict[int, tuple[str, str]] = {}
         self.text_items: list[Item] = []
         """Items of every folded `text` condition: the lexicon scanned once per mention."""
+        self.places: dict[Cond, Place] = {}
+        """Where each condition was written (for lints)."""
+        self.used_lists: set[str] = set()
+        """Lists that conditions name."""
 
     def read(self, f: YamlFile) -> None:
         if f.root is None:
             f.empty("empty file: expected 'rules'")
             return
-        top = entries(f, f.root, "rules file", required=("rules",))
+        top = entries(f, f.root, "rules file", required=RULES_FILE.required_keys)
         if top is None or "rules" not in top:
             return
         for node in sequence(f, top["rules"][1], "rules") or []:
@@ -58,8 +53,8 @@ class RuleReader:
         return tuple(sorted(self._rules, key=lambda r: r.order))
 
     def _rule(self, f: YamlFile, node: Node) -> Rule | None:
-        keys = entries(f, node, "rule", required=("id", "order"),
-                       optional=("description", "when", "then", "continue"))
+        keys = entries(f, node, "rule", required=RULE.required_keys,
+                       optional=RULE.optional_keys)
         if keys is None or "id" not in keys:
             return None
         rule_id = ident(f, keys["id"][1], string(f, keys["id"][1], "rule id"), "rule id")
@@ -93,14 +88,22 @@ class RuleReader:
                 if not items and isinstance(value, Node) and not isinstance(value, ScalarNode):
                     f.error(value, f"{what}: {name} needs at least one condition")
                 parts = tuple(self._when(f, item, f"{what}: {name}") for item in items)
-                children.append(AnyOf(parts) if name == "any" else All(parts))
+                group: Cond = AnyOf(parts) if name == "any" else All(parts)
+                self.places[group] = f.place(value)
+                children.append(group)
             elif name == "not":
-                children.append(Not(self._when(f, value, f"{what}: not")))
+                negation = Not(self._when(f, value, f"{what}: not"))
+                self.places[negation] = f.place(value)
+                children.append(negation)
             elif name in FIELDS:
                 children.extend(self._field(f, name, value, what))
             else:
                 f.error(key, f"{what}: unknown field '{name}' (fields: {', '.join(FIELDS)}; any, all, not)")
-        return children[0] if len(children) == 1 else All(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        joined = All(tuple(children))
+        self.places[joined] = f.place(node)
+        return joined
 
     def _field(self, f: YamlFile, field: str, node: Node, what: str) -> list[Cond]:
         kind = FIELDS[field]
@@ -110,7 +113,7 @@ class RuleReader:
         if not isinstance(node, MappingNode):
             f.error(node, f"{what}: {field}: expected an operator mapping like {{eq: ...}}")
             return []
-        allowed = OPS[kind] + (("cased",) if kind == "str" else ())
+        allowed = field_shape(kind).optional_keys
         keys = entries(f, node, f"{what}: {field}", optional=allowed) or {}
         cased = bool(boolean(f, keys["cased"][1], f"{what}: {field}: cased")) if "cased" in keys else False
         out = [self._check(f, field, kind, op, value, cased=cased, what=what)
@@ -151,7 +154,9 @@ class RuleReader:
             operand = self.calendars.get(name or "", Calendar(name or "?", ZoneInfo("UTC")))
         if operand is None:
             return None
-        return Check(field, op, operand, label, cased)
+        check = Check(field, op, operand, label, cased)
+        self.places[check] = f.place(node)
+        return check
 
     def _scalar(self, f: YamlFile, kind: FieldType, node: Node, where: str, cased: bool) -> Any:
         if kind == "number":
@@ -173,6 +178,7 @@ class RuleReader:
             if text.startswith("list:"):
                 name = text[5:].strip()
                 self.refs.need("list", name, f, item_node)
+                self.used_lists.add(name)
                 out.append(Entry(f"list:{name}", self.book.matcher(name, cased=cased)))
                 continue
             item = make_item(text, "word", "", cased=cased)
@@ -184,13 +190,13 @@ class RuleReader:
 
     def _then(self, f: YamlFile, node: Node, what: str, cont: bool) -> Actions | None:
         keys = entries(f, node, f"{what}: then",
-                       optional=("department", "category", "priority", "sla_policy", "tags", "notify"))
+                       optional=THEN.optional_keys)
         if keys is None:
             return None
         ok = True
         if cont:
             for key, (key_node, _) in keys.items():
-                if key not in _CONTINUE_ACTIONS:
+                if key not in CONTINUE_ACTIONS:
                     f.error(key_node, f"{what}: a continue rule may only set tags, notify and "
                                       f"priority: {{raise_to: Pn}}, not '{key}'")
                     ok = False
@@ -218,7 +224,7 @@ class RuleReader:
 def _priority(f: YamlFile, node: Node, what: str, cont: bool) -> tuple[str | None, str | None]:
     """(priority, raise_to) from `priority: Pn` or `priority: {raise_to: Pn}`."""
     if isinstance(node, MappingNode):
-        keys = entries(f, node, f"{what}: then.priority", required=("raise_to",))
+        keys = entries(f, node, f"{what}: then.priority", required=RAISE.required_keys)
         if not keys or "raise_to" not in keys:
             return None, None
         value_node = keys["raise_to"][1]

@@ -11,6 +11,7 @@ from yaml.nodes import Node, ScalarNode
 
 from app.kernel.vocabulary import PRIORITIES
 from app.rules.refs import Refs
+from app.rules.shapes import CALENDAR, DURATIONS, HOLIDAYS, POLICY, SLA_FILE, STEP
 from app.rules.yamlnodes import (
     YamlFile,
     boolean,
@@ -36,7 +37,7 @@ def read_sla(f: YamlFile, refs: Refs) -> tuple[dict[str, Calendar], dict[str, Sl
     if f.root is None:
         f.empty("empty file: expected 'calendars' and 'policies'")
         return calendars, policies
-    top = entries(f, f.root, "sla.yaml", required=("calendars", "policies"))
+    top = entries(f, f.root, "sla.yaml", required=SLA_FILE.required_keys)
     if top is None:
         return calendars, policies
     for key, node in (mapping_items(f, top["calendars"][1], "calendars") if "calendars" in top else None) or []:
@@ -54,7 +55,7 @@ def read_sla(f: YamlFile, refs: Refs) -> tuple[dict[str, Calendar], dict[str, Sl
 
 def _calendar(f: YamlFile, name: str, node: Node) -> Calendar | None:
     what = f"calendar '{name}'"
-    keys = entries(f, node, what, required=("timezone", "hours"), optional=("holidays", "closed"))
+    keys = entries(f, node, what, required=CALENDAR.required_keys, optional=CALENDAR.optional_keys)
     if keys is None or "timezone" not in keys or "hours" not in keys:
         return None
     tz_name = string(f, keys["timezone"][1], f"{what}: timezone")
@@ -130,7 +131,8 @@ def _overlaps(intervals: list[tuple[Interval, Node]]) -> list[tuple[Node, Node]]
 
 
 def _holidays(f: YamlFile, node: Node, what: str) -> tuple[str | None, str | None]:
-    keys = entries(f, node, f"{what}: holidays", required=("country",), optional=("subdiv",))
+    keys = entries(f, node, f"{what}: holidays", required=HOLIDAYS.required_keys,
+                   optional=HOLIDAYS.optional_keys)
     if keys is None or "country" not in keys:
         return None, None
     country = string(f, keys["country"][1], f"{what}: holidays country")
@@ -147,7 +149,7 @@ def _holidays(f: YamlFile, node: Node, what: str) -> tuple[str | None, str | Non
 
 def _policy(f: YamlFile, name: str, node: Node, refs: Refs) -> SlaPolicy | None:
     what = f"policy '{name}'"
-    keys = entries(f, node, what, required=TIMERS, optional=("calendar", "warn_at", "escalation"))
+    keys = entries(f, node, what, required=POLICY.required_keys, optional=POLICY.optional_keys)
     if keys is None:
         return None
     durations: dict[str, MappingProxyType[str, Duration]] = {}
@@ -169,7 +171,7 @@ def _policy(f: YamlFile, name: str, node: Node, refs: Refs) -> SlaPolicy | None:
 
 
 def _durations(f: YamlFile, node: Node, what: str) -> dict[str, Duration] | None:
-    keys = entries(f, node, what, required=PRIORITIES)
+    keys = entries(f, node, what, required=DURATIONS.required_keys)
     if keys is None:
         return None
     out: dict[str, Duration] = {}
@@ -203,8 +205,8 @@ def _fraction(f: YamlFile, node: Node, what: str, *, upper: float | None) -> flo
 
 
 def _step(f: YamlFile, node: Node, what: str, refs: Refs) -> EscalationStep | None:
-    keys = entries(f, node, f"{what}: escalation step", required=("timer", "after"),
-                   optional=("raise_priority", "handoff_to", "tag", "notify"))
+    keys = entries(f, node, f"{what}: escalation step", required=STEP.required_keys,
+                   optional=STEP.optional_keys)
     if keys is None or "timer" not in keys or "after" not in keys:
         return None
     timer = string(f, keys["timer"][1], f"{what}: escalation timer")

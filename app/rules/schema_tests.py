@@ -11,10 +11,10 @@ from app.kernel.vocabulary import PRIORITIES
 from app.mentions.schema import MentionIn
 from app.rules.model import Expect, RuleTest
 from app.rules.refs import Refs
+from app.rules.shapes import EXPECT, TEST, TESTS_FILE
 from app.rules.yamlnodes import YamlFile, entries, locate, sequence, string, strings, to_plain
 
-EXPECT_KEYS = ("department", "category", "priority", "sla_policy", "tags", "notify", "matched_rules",
-               "not_matched_rules")
+EXPECT_KEYS = EXPECT.optional_keys
 DEFAULT_MENTION_ID = "test"
 
 
@@ -43,7 +43,8 @@ class CaseReader:
         if f.root is None:
             f.empty("empty file: expected 'tests'")
             return
-        top = entries(f, f.root, "tests file", required=("tests",), optional=("now",))
+        top = entries(f, f.root, "tests file", required=TESTS_FILE.required_keys,
+                      optional=TESTS_FILE.optional_keys)
         if top is None or "tests" not in top:
             return
         file_now = _now(f, top["now"][1], "now") if "now" in top else None
@@ -53,7 +54,7 @@ class CaseReader:
                 self.tests.append(test)
 
     def _test(self, f: YamlFile, node: Node, file_now: datetime | None) -> RuleTest | None:
-        keys = entries(f, node, "test", required=("name", "mention", "expect"), optional=("now", "connector"))
+        keys = entries(f, node, "test", required=TEST.required_keys, optional=TEST.optional_keys)
         if keys is None or "name" not in keys:
             return None
         name = string(f, keys["name"][1], "test name")

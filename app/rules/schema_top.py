@@ -7,18 +7,18 @@ from yaml.nodes import Node
 from app.kernel.vocabulary import EVENT_TYPES, PRIORITIES
 from app.rules.model import CONNECTOR_KINDS, Connector, Defaults, Department, Webhook
 from app.rules.refs import Refs, env_name, ident
+from app.rules.shapes import (
+    CONNECTOR,
+    CONNECTOR_ACCOUNT_KEYS,
+    CONNECTOR_ENV_KEYS,
+    CONNECTOR_KEYS,
+    CONNECTORS_FILE,
+    DEFAULTS,
+    DEPARTMENT,
+    DEPARTMENTS_FILE,
+    WEBHOOK,
+)
 from app.rules.yamlnodes import YamlFile, boolean, entries, mapping_items, sequence, string, strings
-
-_KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "meta": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
-    "whatsapp": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
-    "x": (("consumer_secret_env",), ("access_token_env", "include_retweets")),
-    "telegram": (("secret_token_env",), ("access_token_env",)),
-    "standard": (("secret_env",), ()),
-}
-_ACCOUNT_KEYS = ("account", "accounts")  # every kind may name its accounts
-_ENV_KEYS = ("secret_env", "app_secret_env", "verify_token_env", "access_token_env", "consumer_secret_env",
-             "secret_token_env")
 
 
 def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str, Department]]:
@@ -27,7 +27,7 @@ def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str
     if f.root is None:
         f.empty("empty file: expected 'defaults' and 'departments'")
         return None, departments
-    top = entries(f, f.root, "departments.yaml", required=("defaults", "departments"))
+    top = entries(f, f.root, "departments.yaml", required=DEPARTMENTS_FILE.required_keys)
     if top is None:
         return None, departments
     defaults = _defaults(f, top["defaults"][1], refs) if "defaults" in top else None
@@ -40,7 +40,7 @@ def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str
 
 
 def _defaults(f: YamlFile, node: Node, refs: Refs) -> Defaults | None:
-    keys = entries(f, node, "defaults", required=("department", "category", "priority", "sla_policy"))
+    keys = entries(f, node, "defaults", required=DEFAULTS.required_keys)
     if keys is None:
         return None
     values = {k: string(f, v, f"defaults.{k}") for k, (_, v) in keys.items()}
@@ -58,7 +58,8 @@ def _defaults(f: YamlFile, node: Node, refs: Refs) -> Defaults | None:
 
 
 def _department(f: YamlFile, node: Node, refs: Refs) -> Department | None:
-    keys = entries(f, node, "department", required=("id", "calendar"), optional=("name", "webhook"))
+    keys = entries(f, node, "department", required=DEPARTMENT.required_keys,
+                   optional=DEPARTMENT.optional_keys)
     if keys is None or "id" not in keys:
         return None
     id_node = keys["id"][1]
@@ -75,8 +76,8 @@ def _department(f: YamlFile, node: Node, refs: Refs) -> Department | None:
 
 
 def _webhook(f: YamlFile, node: Node, what: str) -> Webhook | None:
-    keys = entries(f, node, f"{what}: webhook", required=("url", "secret_env"),
-                   optional=("previous_secret_env", "events"))
+    keys = entries(f, node, f"{what}: webhook", required=WEBHOOK.required_keys,
+                   optional=WEBHOOK.optional_keys)
     if keys is None or "url" not in keys or "secret_env" not in keys:
         return None
     url = string(f, keys["url"][1], f"{what}: webhook url")
@@ -101,7 +102,7 @@ def read_connectors(f: YamlFile, refs: Refs) -> dict[str, Connector]:
     out: dict[str, Connector] = {}
     if f.root is None:
         return out
-    top = entries(f, f.root, "connectors.yaml", required=("connectors",))
+    top = entries(f, f.root, "connectors.yaml", required=CONNECTORS_FILE.required_keys)
     if top is None or "connectors" not in top:
         return out
     for node in sequence(f, top["connectors"][1], "connectors") or []:
@@ -112,21 +113,21 @@ def read_connectors(f: YamlFile, refs: Refs) -> dict[str, Connector]:
 
 
 def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
-    keys = entries(f, node, "connector", required=("name", "kind"),
-                   optional=(*_ENV_KEYS, "include_retweets", *_ACCOUNT_KEYS))
+    keys = entries(f, node, "connector", required=CONNECTOR.required_keys,
+                   optional=CONNECTOR.optional_keys)
     if keys is None or "name" not in keys or "kind" not in keys:
         return None
     name = ident(f, keys["name"][1], string(f, keys["name"][1], "connector name"), "connector name")
     kind = string(f, keys["kind"][1], "connector kind")
     if name is None or kind is None or not refs.define("connector", name, f, keys["name"][1]):
         return None
-    if kind not in _KIND_KEYS:
+    if kind not in CONNECTOR_KEYS:
         f.error(keys["kind"][1], f"connector '{name}': unknown kind '{kind}' (known: {', '.join(CONNECTOR_KINDS)})")
         return None
-    required, optional = _KIND_KEYS[kind]
+    required, optional = CONNECTOR_KEYS[kind]
     ok = True
     for key, (key_node, _) in keys.items():
-        if key not in ("name", "kind", *required, *optional, *_ACCOUNT_KEYS):
+        if key not in ("name", "kind", *required, *optional, *CONNECTOR_ACCOUNT_KEYS):
             f.error(key_node, f"connector '{name}': kind '{kind}' does not use '{key}' "
                               f"(it takes: {', '.join((*required, *optional))})")
             ok = False
@@ -135,7 +136,7 @@ def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
             f.error(node, f"connector '{name}': kind '{kind}' needs '{key}'")
             ok = False
     env: dict[str, str | None] = {}
-    for key in _ENV_KEYS:
+    for key in CONNECTOR_ENV_KEYS:
         if key in keys:
             value_node = keys[key][1]
             env[key] = env_name(f, value_node, string(f, value_node, f"connector '{name}': {key}"),

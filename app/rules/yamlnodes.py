@@ -24,6 +24,9 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
+Place = tuple[str, int, int]
+"""A node's place: the file's relative path, 0-based line and column."""
+
 
 class Reporter:
     """Collects problems for one folder. Paths are `base` (the folder as given) joined with the
@@ -33,9 +36,9 @@ class Reporter:
         self.base = base
         self.problems: list[Problem] = []
 
-    def add(self, relpath: str, line0: int, col0: int, severity: Severity, message: str) -> None:
+    def add(self, relpath: str, line0: int, col0: int, severity: Severity, message: str, code: str = "") -> None:
         path = str(self.base / relpath) if relpath else str(self.base)
-        self.problems.append(Problem(path, line0 + 1, col0 + 1, severity, message))
+        self.problems.append(Problem(path, line0 + 1, col0 + 1, severity, message, code))
 
 
 class YamlFile:
@@ -83,6 +86,10 @@ class YamlFile:
 
     def warning(self, node: Node, message: str) -> None:
         self.reporter.add(self.relpath, node.start_mark.line, node.start_mark.column, "warning", message)
+
+    def place(self, node: Node) -> Place:
+        """The node's place, kept for checks that run after the whole folder is read (lints)."""
+        return self.relpath, node.start_mark.line, node.start_mark.column
 
     def where(self, node: Node) -> str:
         """`relpath:LINE:COL` of a node, for messages that point at a first occurrence."""

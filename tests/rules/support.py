@@ -39,6 +39,12 @@ policies:
     resolution: {P1: 4h, P2: 1d, P3: 2d, P4: 5d}
   urgent: *p
 """
+# Rules sending something to each department, so that a folder is clean under `check --strict`.
+ROUTE_EVERY_DEPARTMENT = """\
+  - {id: to-network, order: 900, when: {channel: network-only}, then: {department: network}}
+  - {id: to-billing, order: 910, when: {channel: billing-only}, then: {department: billing}}
+  - {id: to-press, order: 920, when: {channel: press-only}, then: {department: press}}
+"""
 CONNECTORS = """\
 connectors:
   - {name: listening-tool, kind: standard, secret_env: LISTENING_SECRET}

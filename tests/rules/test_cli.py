@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.rules.support import BROKEN, GOOD, write_folder
+from tests.rules.support import BROKEN, GOOD, ROUTE_EVERY_DEPARTMENT, write_folder
 from tests.rules.test_loader import BROKEN_PROBLEMS
 
 runner = CliRunner()
@@ -33,14 +33,14 @@ def test_check_broken_folder_lists_every_problem(monkeypatch: pytest.MonkeyPatch
 
 
 def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
-    write_folder(tmp_path, extra={"stray.yaml": "a: 1\n"})
+    write_folder(tmp_path, extra={"stray.yaml": "a: 1\n"}, rules="rules:\n" + ROUTE_EVERY_DEPARTMENT)
     code, out = run("check", str(tmp_path))
     assert code == 0 and out.endswith("0 errors, 1 warnings\n")
     assert run("check", str(tmp_path), "--strict")[0] == 1
 
 
 def test_check_defaults_to_routing_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_folder(tmp_path / "routing_rules")
+    write_folder(tmp_path / "routing_rules", rules="rules:\n" + ROUTE_EVERY_DEPARTMENT)
     monkeypatch.chdir(tmp_path)
     assert run("check") == (0, "0 errors, 0 warnings\n")
 
