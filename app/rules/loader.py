@@ -12,7 +12,7 @@ from types import MappingProxyType
 from app.rules import lints
 from app.rules.lints import Sources
 from app.rules.matching import ItemMatcher
-from app.rules.model import RuleSet
+from app.rules.model import Connector, RuleSet
 from app.rules.problems import Problem, RuleSetError
 from app.rules.refs import Refs
 from app.rules.schema_lists import ListBook
@@ -75,6 +75,17 @@ def load_ruleset(path: Path) -> RuleSet:
     if ruleset is None:
         raise RuleSetError(problems)
     return ruleset
+
+
+def read_connectors_only(path: Path) -> dict[str, Connector]:
+    """The connectors of `connectors.yaml` read on their own, for commands that need only a
+    connector's secret name (`webcare send`) and must work while other files have errors. A
+    connector with errors of its own is left out; names other files define are not checked."""
+    reporter = Reporter(path)
+    target = path / "connectors.yaml"
+    if not target.is_file():
+        return {}
+    return read_connectors(YamlFile("connectors.yaml", target.read_bytes(), reporter), Refs())
 
 
 def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: bool) -> RuleSet | None:

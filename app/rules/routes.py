@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from app.auth.service import Principal
 from app.kernel.clock import utc_now
@@ -21,10 +21,16 @@ router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-class ExplainIn(BaseModel):
-    """A mention to explain, as normalised JSON; `now` defaults to the current time."""
+class ExplainMentionIn(MentionIn):
+    """A normalised mention whose `id` may be left out: an explanation stores nothing."""
 
-    mention: MentionIn
+    id: Annotated[str, Field(min_length=1, max_length=200)] = "explain"
+
+
+class ExplainIn(BaseModel):
+    """A mention to explain, as normalised JSON (`id` optional); `now` defaults to the current time."""
+
+    mention: ExplainMentionIn
     connector: str | None = None
     now: AwareDatetime | None = None
 

@@ -70,3 +70,14 @@ def test_explain_refuses_a_time_without_offset(ops: ApiClient) -> None:
     body = {"mention": {"id": "x", "channel": "x", "text": "hoi"}, "now": "2026-03-02T10:15:00"}
     response = ops.post("/api/v1/rules/explain", json=body)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "now"
+
+
+def test_explain_needs_no_mention_id_but_still_checks_the_rest(ops: ApiClient) -> None:
+    body = {"mention": {"channel": "x", "text": "Alweer STORING"}, "now": "2026-03-02T10:15:00+01:00"}
+    explained = ops.post("/api/v1/rules/explain", json=body)
+    assert explained.status_code == 200, explained.text
+    assert explained.json()["decision"]["department"] == "network"
+    empty_id = ops.post("/api/v1/rules/explain", json={"mention": {"id": "", "channel": "x", "text": "hoi"}})
+    assert empty_id.status_code == 422 and empty_id.json()["errors"][0]["field"] == "mention.id"
+    no_channel = ops.post("/api/v1/rules/explain", json={"mention": {"text": "hoi"}})
+    assert no_channel.status_code == 422 and no_channel.json()["errors"][0]["field"] == "mention.channel"
