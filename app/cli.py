@@ -102,10 +102,13 @@ def worker() -> None:
     import signal
 
     from app.db import make_engine, make_sessionmaker
+    from app.kernel.clock import utc_now
     from app.migrate import upgrade_to_head
     from app.observability import configure_logging
-    from app.rules.cli import ruleset_or_exit
-    from app.rules.holder import RuleSetHolder
+    from app.rules import RuleSetError
+    from app.rules.hits import HitCounter
+    from app.rules.holder import holder_for
+    from app.rules.runtime import new_process_id, runtime_from_settings
     from app.secrets import SecretStore
     from app.workers import Workers
 
@@ -113,15 +116,28 @@ def worker() -> None:
     configure_logging(settings.log_format, settings.log_level)
     engine = make_engine(settings.effective_database_url)
     upgrade_to_head(engine)
-    rules = RuleSetHolder(settings.rules_dir, ruleset_or_exit(settings.rules_dir))
+    try:
+        rules = holder_for(settings.rules_dir, now=utc_now())
+    except RuleSetError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from exc
     secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
+    sessions = make_sessionmaker(engine)
+    runtime = runtime_from_settings(rules, HitCounter(), sessions, settings, kind="worker",
+                                    process_id=new_process_id())
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await Workers(make_sessionmaker(engine), rules, secrets).run_until(stop)
+        loop.add_signal_handler(signal.SIGHUP, runtime.request_reload, "SIGHUP")
+        runtime.start()
+        try:
+            await Workers(sessions, rules, secrets).run_until(stop)
+        finally:
+            runtime.stop()
 
     asyncio.run(run())
 

@@ -17,13 +17,17 @@ from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
+from app.kernel.clock import utc_now
 from app.learning.routes import router as reports_router
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware
-from app.rules import RuleSet, RuleSetError, load_ruleset
-from app.rules.holder import RuleSetHolder
+from app.rules import RuleSet, RuleSetError
+from app.rules.hits import HitCounter
+from app.rules.holder import holder_for
+from app.rules.metrics import RulesCollector
 from app.rules.routes import router as rules_router
+from app.rules.runtime import RulesRuntime, new_process_id, runtime_from_settings
 from app.secrets import SecretStore
 from app.settings import Settings, get_settings
 from app.ui.router import mount_ui
@@ -57,7 +61,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """A ready application. Fails fast when the rule folder has errors or (in production) a secret
     is missing, naming what is wrong."""
     settings = settings or get_settings()
-    ruleset = load_ruleset(settings.rules_dir)
+    holder = holder_for(settings.rules_dir, now=utc_now())
+    ruleset = holder.current
     secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
     for name, webhook in required_secrets(ruleset):
         secrets.get(name, webhook=webhook)
@@ -68,10 +73,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions or make_sessionmaker(engine)
-    app.state.rules = RuleSetHolder(settings.rules_dir, ruleset)
+    app.state.rules = holder
+    app.state.rule_hits = HitCounter()
+    app.state.process_id = new_process_id()
+    app.state.rules_runtime = None
     app.state.secrets = secrets
     app.state.metrics = Metrics(app.state.sessions)
+    app.state.metrics.registry.register(RulesCollector(app.state.rules, app.state.sessions))
     return app
+
+
+def rules_runtime(app: FastAPI, settings: Settings, *, kind: str) -> RulesRuntime:
+    """The threads that keep `app`'s rules current (watcher, reloads from other processes and
+    SIGHUP, heartbeat, hit counts); started and stopped with the app's lifespan."""
+    runtime = runtime_from_settings(app.state.rules, app.state.rule_hits, app.state.sessions, settings, kind=kind,
+                                    process_id=app.state.process_id)
+    app.state.rules_runtime = runtime
+    return runtime
 
 
 def api_shell() -> FastAPI:
@@ -80,6 +98,9 @@ def api_shell() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings: Settings | None = getattr(app.state, "settings", None)
+        runtime: RulesRuntime | None = getattr(app.state, "rules_runtime", None)
+        if runtime is not None:
+            runtime.start()
         workers = None
         if settings is not None:
             from app.server import call_first_on_shutdown_signal
@@ -97,6 +118,8 @@ def api_shell() -> FastAPI:
         finally:
             if workers is not None:
                 await workers.stop()
+            if runtime is not None:
+                runtime.stop()  # before the checkpoint: it writes the last hit counts
             live = getattr(app.state, "live", None)
             if live is not None:
                 live.stop()

@@ -6,9 +6,11 @@ from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
 from app.replies.models import PlatformReply
+from app.rules.models import RuleHit, RuleProcess, RuleReloadRequest
 from app.sla.models import SlaTimer
 from app.ui.models import UiSession
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
            "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
-           "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]
+           "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer", "StoredMention", "Subscription", "UiSession",
+           "User"]

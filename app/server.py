@@ -53,10 +53,12 @@ def build_served_app(settings: Settings, *, warm: bool = True) -> FastAPI:
     (so the first agent's page does not wait for it) unless `warm` is false. Raises what
     `create_app` raises."""
     from app.db import make_engine
-    from app.main import create_app
+    from app.main import create_app, rules_runtime
+    from app.rules.runtime import reload_on_sighup
     from app.ui.queue_index import warm_queue_index
 
     app = create_app(settings, engine=make_engine(settings.effective_database_url))
+    reload_on_sighup(rules_runtime(app, settings, kind="serve"))
     if warm:
         threading.Thread(target=warm_queue_index, args=(app.state,), name="webcare-queue-warmup",
                          daemon=True).start()

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="on SIGTERM, how long requests in flight may take to finish (live streams "
                                       "are ended at once)")
+    rules_watch: bool = Field(default=True, description="reload routing_rules/ when its files change")
+    rules_debounce_ms: int = Field(default=500, ge=0, description="changes closer together make one reload")
+    rules_poll_seconds: float = Field(default=1.0, gt=0, description="how often reloads asked of other processes "
+                                      "are looked for, and hit counts are added to the database (twice that)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.

@@ -35,7 +35,7 @@ def free_port() -> int:
 def start_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[str, str] | None = None,
                   database_url: str | None = None) -> Iterator[dict[str, str]]:
     """A live `webcare serve` on a free port with a database of its own (or `database_url`);
-    yields its environment (with `base`, the URL) once `/readyz` answers, and stops it after."""
+    yields its environment (with `base`, the URL, and `pid`) once `/readyz` answers, and stops it after."""
     if database_url is None:
         with scratch_database_url(tmp_path) as url, start_service(tmp_path, rules, extra_env, url) as env:
             yield env
@@ -71,7 +71,7 @@ def launch_service(tmp_path: Path, rules: Path = EXAMPLE_RULES, extra_env: dict[
             process.kill()
             raise AssertionError("service did not become ready:\n" + (tmp_path / "serve.log").read_text())
         time.sleep(0.2)
-    return process, {"base": base, **env}
+    return process, {"base": base, "pid": str(process.pid), **env}
 
 
 @pytest.fixture

@@ -177,7 +177,8 @@ def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any]
                     keep_dead_letter(session, connector=config.name, kind=config.kind, body=body,
                                      failures=parsed.failures, content_type=content_type, now=now)
                     result.dead_lettered = len(parsed.failures)
-                return result
+            request.app.state.rule_hits.add(result.decisions)  # committed: the mentions count
+            return result
         except IntegrityError:
             if attempt == INGEST_ATTEMPTS - 1:
                 raise

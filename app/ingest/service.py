@@ -22,7 +22,7 @@ from app.ingest.models import MentionEnrichment, StoredMention
 from app.ingest.standard import ParsedItem
 from app.ingest.threading import find_thread_case, lock_thread
 from app.mentions.model import Mention
-from app.rules import RuleSet, classify
+from app.rules import Decision, RuleSet, classify
 
 
 @dataclass
@@ -35,6 +35,7 @@ class IngestResult:
     ignored: int = 0
     dead_lettered: int = 0
     cases: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)  # of the mentions stored (for rule hit counts)
 
     def to_json(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "updated": self.updated,
@@ -124,6 +125,7 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
                                       status="pending", attempts=0, next_attempt_at=received_at,
                                       created_at=received_at, updated_at=received_at))
     result.accepted += 1
+    result.decisions.append(decision)
     if case.ref not in result.cases:
         result.cases.append(case.ref)
 

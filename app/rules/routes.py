@@ -12,6 +12,8 @@ from app.auth.service import Principal
 from app.kernel.clock import utc_now
 from app.mentions.schema import MentionIn
 from app.rules import explain
+from app.rules.hits import HitCount, read_hits
+from app.rules.processes import live_processes, request_reload
 from app.web.deps import ActiveRuleSet, DbSession, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent
 from app.web.problems import RuleSetInvalid
@@ -36,23 +38,46 @@ class ExplainIn(BaseModel):
 
 
 @router.get("", summary="The active rule set", dependencies=[require_role("ops")])
-def get_rules(ruleset: ActiveRuleSet) -> dict[str, Any]:
-    """Version, files read and counts of the active rule set."""
-    return ruleset.summary()
+def get_rules(request: Request, ruleset: ActiveRuleSet, session: DbSession) -> dict[str, Any]:
+    """Version, files read and counts of the active rule set; how this process's last reload went
+    (`reload.errors` holds the last refusal's problems); the live processes with the version each
+    runs and whether they all agree; and per rule the mentions it matched and decided (all processes)."""
+    now = utc_now()
+    processes = live_processes(session, now=now)
+    totals = read_hits(session)
+    summary = ruleset.summary()
+    summary["process"] = request.app.state.process_id
+    summary["reload"] = request.app.state.rules.status.to_json()
+    summary["processes"] = processes
+    summary["versions_agree"] = {p["version"] for p in processes} <= {ruleset.version}
+    summary["hits"] = [hit_json(rule.id, *totals.get(rule.id, (HitCount(), None))) for rule in ruleset.rules]
+    return summary
+
+
+def hit_json(rule_id: str, count: HitCount, last_hit_at: datetime | None) -> dict[str, Any]:
+    """A rule's totals as the API shows them."""
+    return {"rule": rule_id, "matched": count.matched, "decided": count.decided,
+            "last_hit_at": last_hit_at.isoformat() if last_hit_at else None}
 
 
 @router.post("/reload", summary="Reload routing_rules/",
              responses={422: {"description": "The folder has errors; the active set is unchanged"}})
 def reload_rules(request: Request, session: DbSession, principal: Annotated[Principal, require_role("ops")],
                  idempotency_key: IdempotencyKeyHeader = None) -> dict[str, Any]:
-    """Load the folder again and make it active, unless it has errors (then 422 listing them all)."""
+    """Load, validate and test the folder again and make it active, then ask every other process to
+    do the same (through the database); when the folder has errors or a folder test fails, 422
+    lists them all and the running set stays (in every process)."""
+    state = request.app.state
 
     def act() -> dict[str, Any]:
-        swapped, problems = request.app.state.rules.reload()
+        swapped, problems = state.rules.reload(now=utc_now(), trigger="POST /api/v1/rules/reload")
+        if state.rules_runtime is not None:
+            state.rules_runtime.report_soon()
         if not swapped:
             raise RuleSetInvalid(errors=[{"field": f"{p.path}:{p.line}:{p.col}", "message": p.message}
                                          for p in problems if p.severity == "error"])
-        summary: dict[str, Any] = request.app.state.rules.current.summary()
+        request_reload(session, process_id=state.process_id, now=utc_now())
+        summary: dict[str, Any] = state.rules.current.summary()
         summary["warnings"] = [str(p) for p in problems]
         return summary
 

@@ -1,4 +1,5 @@
-"""GET /api/v1/rules, POST /api/v1/rules/reload and /explain over HTTP."""
+"""GET /api/v1/rules, POST /api/v1/rules/reload and /explain over HTTP, and what ops see of reloads
+and rule hits there and in `/metrics`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.kernel.clock import utc_now
+from app.rules.hits import HitCount, flush_hits
+from app.rules.models import RuleReloadRequest
+from app.rules.processes import ProcessReport, record_process
 from tests.conftest import BASIC_RULES
+from tests.metrics.test_metrics import samples
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
 
 
@@ -81,3 +88,76 @@ def test_explain_needs_no_mention_id_but_still_checks_the_rest(ops: ApiClient) -
     assert empty_id.status_code == 422 and empty_id.json()["errors"][0]["field"] == "mention.id"
     no_channel = ops.post("/api/v1/rules/explain", json={"mention": {"text": "hoi"}})
     assert no_channel.status_code == 422 and no_channel.json()["errors"][0]["field"] == "mention.channel"
+
+
+def test_a_refused_reload_is_shown_everywhere_while_the_old_set_serves(
+        ops: ApiClient, client: TestClient, rules_dir: Path, signer: Signer) -> None:
+    running = ops.get("/api/v1/rules").json()
+    assert running["reload"]["successful"] is True and running["reload"]["errors"] == []
+    rules_file = rules_dir / "rules" / "routing.yaml"
+    rules_file.write_text(rules_file.read_text().replace("[list:billing]", "[list:invoices]"))
+
+    assert ops.post("/api/v1/rules/reload").status_code == 422
+
+    shown = ops.get("/api/v1/rules").json()
+    assert shown["version"] == running["version"]
+    assert shown["reload"]["successful"] is False
+    assert shown["reload"]["last_success_at"] == running["reload"]["last_success_at"]
+    assert shown["reload"]["errors"] == [f"{rules_file}:16:34: error: unknown list 'invoices' (known: billing, outage)"]
+    # /readyz is checked in tests/test_rules_reload_e2e.py: it opens a connection of its own, which
+    # waits here for the write lock of the test's transaction on SQLite.
+    found = samples(client)
+    assert found[("webcare_rules_last_reload_successful", ())] == 0
+    assert found[("webcare_rules_info", (("version", running["version"]),))] == 1
+    assert found[("webcare_rules_last_reload_success_timestamp_seconds", ())] > 1.7e9
+    ref = post_mentions(client, signer, mention("mijn factuur")).json()["cases"][0]
+    assert ops.get(f"/api/v1/cases/{ref}").json()["department"] == "billing"
+
+
+def test_a_good_reload_asks_the_other_processes_through_the_database(
+        ops: ApiClient, client: TestClient, rules_dir: Path, session: Session) -> None:
+    asked = select(func.count()).select_from(RuleReloadRequest)
+    before = session.scalar(asked)
+    assert ops.post("/api/v1/rules/reload").status_code == 200
+    assert session.scalar(asked) == before + 1
+    rules_file = rules_dir / "rules" / "routing.yaml"
+    rules_file.write_text(rules_file.read_text() + "  - id: broken\n")
+    assert ops.post("/api/v1/rules/reload").status_code == 422
+    assert session.scalar(asked) == before + 1  # a refused reload asks nobody
+
+
+def test_processes_report_their_versions_and_whether_they_agree(
+        ops: ApiClient, app, session: Session) -> None:  # type: ignore[no-untyped-def]
+    version = app.state.rules.current.version
+    now = utc_now()
+    record_process(session, ProcessReport("host:1:aaaaaa", "serve", version, app.state.rules.status),
+                   started_at=now, now=now)
+    session.commit()
+    shown = ops.get("/api/v1/rules").json()
+    assert [(p["id"], p["version"]) for p in shown["processes"]] == [("host:1:aaaaaa", version)]
+    assert shown["versions_agree"] is True
+
+    record_process(session, ProcessReport("host:2:bbbbbb", "worker", "rs-000000000000", app.state.rules.status),
+                   started_at=now, now=now)
+    session.commit()
+    shown = ops.get("/api/v1/rules").json()
+    assert {p["version"] for p in shown["processes"]} == {version, "rs-000000000000"}
+    assert shown["versions_agree"] is False
+
+
+def test_rule_hits_are_summed_in_the_database_and_shown(
+        ops: ApiClient, client: TestClient, app, signer: Signer, session: Session) -> None:  # type: ignore[no-untyped-def]
+    post_mentions(client, signer, mention("STORING en mijn factuur", author={"id": "a", "followers": 50_000}))
+    post_mentions(client, signer, mention("geen internet", author={"id": "b"}))
+    post_mentions(client, signer, mention("mijn factuur", author={"id": "c"}))
+    counted = app.state.rule_hits.take()
+    assert counted == {"influencer": HitCount(1, 0), "outage": HitCount(2, 2), "billing": HitCount(1, 1)}
+    flush_hits(session, counted, now=utc_now())
+    flush_hits(session, {"billing": HitCount(3, 2)}, now=utc_now())  # another process's batch
+    session.commit()
+
+    hits = {h["rule"]: (h["matched"], h["decided"]) for h in ops.get("/api/v1/rules").json()["hits"]}
+    assert hits == {"influencer": (1, 0), "outage": (2, 2), "billing": (4, 3)}
+    found = samples(client)
+    assert found[("webcare_rule_hits_total", (("outcome", "decided"), ("rule", "billing")))] == 3
+    assert found[("webcare_rule_hits_total", (("outcome", "matched"), ("rule", "influencer")))] == 1
