@@ -1,4 +1,4 @@
-"""`webcare rules check|test|explain|show` (SPEC §4). The imperative shell around the rule engine:
+"""`webcare rules check|test|explain|show|replay` (SPEC §4). The imperative shell around the rule engine:
 it reads files, the clock and the terminal; everything it calls is pure."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from app.kernel.clock import utc_now
 from app.mentions.model import Author, Mention
 from app.mentions.schema import MentionIn
 from app.rules import jsonschema, report
+from app.rules.cli_db import hit_totals, replay_command
 from app.rules.decision import RuleTestResult
 from app.rules.explain import explain, render_text
+from app.rules.hits import HitCount
 from app.rules.loader import check_ruleset
 from app.rules.model import RuleSet
 from app.rules.problems import count
@@ -121,9 +123,12 @@ def explain_command(
 
 
 @rules_app.command()
-def show(directory: DirArg = DEFAULT_DIR) -> None:
+def show(directory: DirArg = DEFAULT_DIR,
+         hits: Annotated[bool, typer.Option("--hits", help="Also each rule's matched/decided totals, from the "
+                                                           "database (WEBCARE_DATABASE_URL).")] = False) -> None:
     """The version, the files read and the rules in evaluation order."""
     ruleset = _load_or_exit(directory)
+    totals = hit_totals() if hits else None
     typer.echo(f"version: {ruleset.version}")
     typer.echo(f"files ({len(ruleset.files)}):")
     for name in ruleset.files:
@@ -133,7 +138,14 @@ def show(directory: DirArg = DEFAULT_DIR) -> None:
     for r in ruleset.rules:
         flow = "continue" if r.continue_ else "decides "
         desc = f"  # {r.description}" if r.description else ""
-        typer.echo(f"  {r.order:>5}  {r.id:<{width}}  {flow}  {r.then.describe()}{desc}")
+        counted = ""
+        if totals is not None:
+            tally = totals.get(r.id, HitCount())
+            counted = f"  matched {tally.matched:>7} decided {tally.decided:>7}"
+        typer.echo(f"  {r.order:>5}  {r.id:<{width}}{counted}  {flow}  {r.then.describe()}{desc}")
+
+
+rules_app.command("replay")(replay_command)
 
 
 @rules_app.command("schema")
