@@ -6,6 +6,8 @@ of a rule folder under it and check the decision for the same mention before and
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,3 +104,40 @@ def test_a_process_starts_with_a_folder_whose_tests_fail_and_says_so(folder: Pat
     assert not holder.status.successful and holder.status.trigger == "start"
     assert "fails" in holder.status.errors[0]
     assert classify(holder.current, INVOICE, NOW).department == "network"
+
+
+def test_reloads_at_once_swap_whole_sets_while_mentions_are_routed(folder: Path) -> None:
+    """The watcher, SIGHUP and the endpoint may ask at the same moment while requests route: every
+    decision is made entirely by one set (its department matches the version it records)."""
+    holder = holder_for(folder, now=NOW)
+    old = holder.current.version
+    edit(folder / "rules" / "routing.yaml", "department: billing, category: billing}",
+         "department: network, category: billing}")
+    seen: set[tuple[str, str]] = set()
+    stop = threading.Event()
+
+    def route() -> None:
+        while not stop.is_set():
+            d = classify(holder.current, INVOICE, NOW)
+            seen.add((d.ruleset_version, d.department))
+
+    reader = threading.Thread(target=route)
+    reader.start()
+    start = threading.Barrier(4)
+    results: list[bool] = []
+
+    def reload() -> None:
+        start.wait()
+        results.append(holder.reload(now=NOW, trigger="test")[0])
+
+    reloaders = [threading.Thread(target=reload) for _ in range(4)]
+    for thread in reloaders:
+        thread.start()
+    for thread in reloaders:
+        thread.join()
+    time.sleep(0.05)
+    stop.set()
+    reader.join()
+    new = holder.current.version
+    assert results == [True] * 4 and new != old
+    assert seen <= {(old, "billing"), (new, "network")} and (new, "network") in seen
