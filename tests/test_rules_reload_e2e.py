@@ -3,7 +3,8 @@
 
 A broken edit (YAML syntax, an unknown list, a failing folder test, a regex that does not compile)
 never changes a routing decision in either process; a good edit takes effect in both without a
-restart; a reload asked of one over HTTP, or by SIGHUP, reaches the processes that do not watch."""
+restart; a reload asked of one over HTTP, or by SIGHUP, reaches the processes that do not watch; a
+`webcare worker` watches and reports its version like a server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +24,7 @@ import httpx
 import pytest
 
 from app.delivery.signing import sign_payload
-from tests.conftest import BASIC_RULES
+from tests.conftest import BASIC_RULES, REPO
 from tests.dbutil import scratch_database_url
 from tests.rules.test_reload import (
     failing_folder_test,
@@ -30,7 +32,7 @@ from tests.rules.test_reload import (
     unknown_list,
     yaml_syntax_error,
 )
-from tests.test_service_e2e import run, start_service
+from tests.test_service_e2e import WEBCARE, run, start_service
 
 pytestmark = pytest.mark.slow
 FAST = {"WEBCARE_RULES_POLL_SECONDS": "0.2", "WEBCARE_RULES_DEBOUNCE_MS": "200", "WEBCARE_WORKERS_ENABLED": "false"}
@@ -169,3 +171,29 @@ def test_a_reload_asked_of_one_process_reaches_the_other_and_sighup_reloads(
     assert second.department_for(INVOICE) == "webcare"
     assert first.rules()["version"] == edited  # a signal reloads only the process it is sent to
     wait_for("the heartbeats to disagree", lambda: first.rules()["versions_agree"] is False)
+
+
+def test_a_worker_process_watches_too_and_reports_its_version(tmp_path: Path, folder: Path) -> None:
+    with scratch_database_url(tmp_path) as url, start_service(tmp_path, folder, FAST, url) as env:
+        added = run(env, "users", "add", "olga", "--role", "ops", "--password", "correct horse battery")
+        assert added.returncode == 0, added.stderr
+        service = Service(env, run(env, "tokens", "create", "--user", "olga").stdout.strip())
+        log = (tmp_path / "worker.log").open("a")
+        worker = subprocess.Popen([*WEBCARE, "worker"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for("the worker to report", lambda: [p["kind"] for p in service.rules()["processes"]]
+                     == ["serve", "worker"])
+            version = service.rules()["version"]
+            rules_file = folder / "rules" / "routing.yaml"
+            rules_file.write_text(rules_file.read_text().replace("department: billing, category: billing}",
+                                                                 "department: network, category: billing}"))
+            wait_for("both to run the edit", lambda: service.rules()["version"] != version
+                     and service.rules()["versions_agree"])
+            worker_row = next(p for p in service.rules()["processes"] if p["kind"] == "worker")
+            assert worker_row["version"] == service.rules()["version"] and worker_row["reload_successful"]
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
+            log.close()
+        wait_for("the stopped worker to be forgotten",
+                 lambda: [p["kind"] for p in service.rules()["processes"]] == ["serve"])
