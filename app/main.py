@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ from app.rules.runtime import RulesRuntime, new_process_id, runtime_from_setting
 from app.secrets import SecretStore
 from app.settings import Settings, get_settings
 from app.ui.router import mount_ui
+from app.web.openapi_contract import finish_openapi
 from app.web.problems import install_problem_handlers
 
 API_DESCRIPTION = """Webcare Router turns social-media mentions into owned, timed cases.
@@ -135,7 +137,20 @@ def api_shell() -> FastAPI:
                    health_router, metrics_router, dead_letters_router, reports_router):
         app.include_router(router)
     mount_ui(app)
+    install_openapi_contract(app)
     return app
+
+
+def install_openapi_contract(app: FastAPI) -> None:
+    """Serve the generated document made true by `finish_openapi` (computed once, like FastAPI's)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 __all__ = ["RuleSetError", "create_app"]

@@ -151,6 +151,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem.status = exc.status_code
         problem.title = HTTPStatus(exc.status_code).phrase
         problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        problem.headers = dict(exc.headers) if exc.headers else None  # e.g. `Allow` on 405
         return problem_response(problem, request)
 
     @app.exception_handler(DBAPIError)
