@@ -6,7 +6,12 @@ candidate sends invoices to network operations on the urgent SLA policy instead 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +29,7 @@ from app.rules.cli import rules_app
 from app.rules.decision import Decision
 from app.rules.replay import parse_since, responsible
 from app.settings import get_settings
-from tests.conftest import BASIC_RULES
+from tests.conftest import BASIC_RULES, REPO
 from tests.dbutil import scratch_database_url
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
@@ -136,3 +141,30 @@ def test_replay_limits_to_the_newest_mentions_and_prints_text(replay) -> None:  
 def test_replay_over_every_stored_mention_includes_the_old_one(replay) -> None:  # type: ignore[no-untyped-def]
     report = json.loads(replay("--since", "30d", "--format", "json"))
     assert (report["mentions"], report["changed_mentions"], report["changed_cases"]) == (6, 4, 3)
+
+
+def test_a_progress_bar_runs_on_a_terminal(tmp_path: Path) -> None:
+    candidate = write_candidate(tmp_path / "candidate")
+    with scratch_database_url(tmp_path) as url:
+        store(url)
+        terminal, stderr = pty.openpty()
+        env = {**os.environ, "WEBCARE_DATABASE_URL": url, "COLUMNS": "100"}
+        try:
+            done = subprocess.run([sys.executable, "-m", "app", "rules", "replay", str(BASIC_RULES), "--against",
+                                   str(candidate)], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr,
+                                  timeout=60)
+            os.close(stderr)
+            shown = b""
+            while select.select([terminal], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(terminal, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(terminal)
+    assert done.returncode == 0
+    assert b"replaying" in shown and b"100%" in shown
+    assert done.stdout.decode().startswith("5 mentions received since ")  # the report itself is on stdout
