@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -81,11 +82,23 @@ def tokens_create(
     user: Annotated[str | None, typer.Option(help="the user the token acts as")] = None,
     department: Annotated[str | None, typer.Option(help="the department (id in departments.yaml)")] = None,
     label: Annotated[str | None, typer.Option()] = None,
+    expires_in: Annotated[str | None, typer.Option(help="e.g. 90d or 12h; never expires when left out")] = None,
 ) -> None:
     """Create a token; prints the token alone on stdout (shown once, stored only as a hash)."""
     if (user is None) == (department is None):
         typer.echo("give exactly one of --user or --department", err=True)
         raise typer.Exit(2)
+    now = utc_now()
+    expires_at = None
+    if expires_in is not None:
+        from app.sla.config import parse_duration
+
+        try:
+            length = parse_duration(expires_in)
+        except ValueError as exc:
+            typer.echo(f"--expires-in: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        expires_at = now + timedelta(seconds=length.amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[length.unit])
     if department is not None:
         from app.rules.cli import ruleset_or_exit
 
@@ -96,8 +109,10 @@ def tokens_create(
         owner = get_user(session, user) if user else None
         if owner is not None and not owner.active:
             raise AuthError(f"user {user} is deactivated")
-        row, token = create_token(session, now=utc_now(), user=owner, department=department, label=label)
-    typer.echo(f"token {row.id} created for {user or 'department ' + str(department)}", err=True)
+        row, token = create_token(session, now=now, user=owner, department=department, label=label,
+                                  expires_at=expires_at)
+    until = f", expires {expires_at:%Y-%m-%d %H:%M}Z" if expires_at else ""
+    typer.echo(f"token {row.id} created for {user or 'department ' + str(department)}{until}", err=True)
     typer.echo(token)
 
 
@@ -109,7 +124,8 @@ def tokens_list() -> None:
                                .order_by(ApiToken.id)).all()
         for token, username in rows:
             owner = f"user:{username}" if username else f"department:{token.department}"
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            state = (f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at
+                     else f"expires {token.expires_at:%Y-%m-%d %H:%M}Z" if token.expires_at else "active")
             typer.echo(f"{token.id}\t{token.prefix}…\t{owner}\t{state}\t{token.label or ''}")
 
 

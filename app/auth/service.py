@@ -90,14 +90,16 @@ def get_user(session: Session, username: str) -> User:
 
 
 def create_token(session: Session, *, now: datetime, user: User | None = None, department: str | None = None,
-                 label: str | None = None) -> tuple[ApiToken, str]:
-    """A new token for exactly one of `user` or `department`; returns the row and the token text,
-    which is shown once and never stored."""
+                 label: str | None = None, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for exactly one of `user` or `department`, valid until `expires_at` (None: until
+    revoked); returns the row and the token text, which is shown once and never stored."""
     if (user is None) == (department is None):
         raise AuthError("a token belongs to a user or to a department")
+    if expires_at is not None and expires_at <= now:
+        raise AuthError("a token must expire in the future")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(token_hash=token_digest(token), prefix=token[:12], user_id=user.id if user else None,
-                   department=department, label=label, created_at=now)
+                   department=department, label=label, created_at=now, expires_at=expires_at)
     session.add(row)
     session.flush()
     return row, token
@@ -111,10 +113,11 @@ def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:
     return row
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    """The principal a bearer token acts as, or None when it is unknown, revoked or its user inactive."""
+def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
+    """The principal a bearer token acts as, or None when it is unknown, revoked, expired at `now`
+    or its user inactive."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
     if row.department is not None:
         return Principal(kind="department", name=row.department, department=row.department, token_id=row.id)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal, principal_for_token
+from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.web.problems import Forbidden, Unauthorized
 
@@ -36,9 +37,9 @@ def current_principal(request: Request, session: DbSession) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        principal = principal_for_token(session, token.strip())
+        principal = principal_for_token(session, token.strip(), now=utc_now())
         if principal is None:
-            raise Unauthorized("the bearer token is unknown or revoked")
+            raise Unauthorized("the bearer token is unknown, revoked or expired")
         return principal
     session_principal = getattr(request.state, "session_principal", None)
     if isinstance(session_principal, Principal):
