@@ -112,6 +112,7 @@ def test_every_outbound_event_body_fits_its_webhook_schema(client: TestClient, s
     bodies = session.scalars(select(DepartmentEvent.body)).all()
     assert {body["type"] for body in bodies} >= {"case.handed_off", "case.resolved"}
     for body in bodies:
+        assert body["version"] == 1
         schema = DOCUMENT["webhooks"][body["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
         validate(schema, body)
     assert set(DOCUMENT["webhooks"]) >= {"case.handed_off", "sla.breached", "case.notified"}

@@ -29,13 +29,19 @@ OUTBOX_FLAG = "outbox_written"
 
 
 
+EVENT_BODY_VERSION = 1
+"""The version of the event body's format, in every body: raised only when a field changes meaning
+or goes away (adding a field keeps the version), so a department system can refuse what it does not
+know instead of misreading it."""
+
+
 def event_body(case: Case, *, type: str, now: datetime, timers: list[SlaTimer],
                extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The webhook body: `{"type", "timestamp", "data": {"case": <case JSON>, ...extra}}`, the case
-    as the API shows it at `now` (its SLA timers included)."""
+    """The webhook body: `{"type", "version", "timestamp", "data": {"case": <case JSON>, ...extra}}`,
+    the case as the API shows it at `now` (its SLA timers included)."""
     data: dict[str, Any] = {"case": case_out(case, timers, now).model_dump(mode="json")}
     data.update(extra or {})
-    return {"type": type, "timestamp": iso_z(now), "data": data}
+    return {"type": type, "version": EVENT_BODY_VERSION, "timestamp": iso_z(now), "data": data}
 
 
 def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: RuleSet,

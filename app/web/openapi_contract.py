@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app.delivery.outbox import EVENT_BODY_VERSION
 from app.kernel.vocabulary import EVENT_TYPES
 
 PROBLEM_JSON = "application/problem+json"
@@ -122,9 +123,12 @@ def _outbound_events(schemas: dict[str, Any]) -> dict[str, Any]:
     webhooks: dict[str, Any] = {}
     for event_type in EVENT_TYPES:
         body = {
-            "type": "object", "required": ["type", "timestamp", "data"],
+            "type": "object", "required": ["type", "version", "timestamp", "data"],
             "properties": {
                 "type": {"const": event_type},
+                "version": {"const": EVENT_BODY_VERSION,
+                            "description": "the body format's version; raised only when a field changes meaning "
+                                           "or goes away"},
                 "timestamp": {"type": "string", "format": "date-time"},
                 "data": {"type": "object", "required": ["case"], "additionalProperties": True,
                          "properties": {"case": case,
