@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Scope
 
 from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
@@ -16,6 +17,7 @@ from app.db import checkpoint_sqlite, make_engine, make_sessionmaker
 from app.delivery.feed import router as events_router
 from app.delivery.routes import router as deliveries_router
 from app.health.routes import router as health_router
+from app.ingest.body import webhook_body_limit
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
 from app.kernel.clock import utc_now
@@ -25,13 +27,14 @@ from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware
 from app.rules import RuleSet, RuleSetError
 from app.rules.hits import HitCounter
-from app.rules.holder import holder_for
+from app.rules.holder import RuleSetHolder, holder_for
 from app.rules.metrics import RulesCollector
 from app.rules.routes import router as rules_router
 from app.rules.runtime import RulesRuntime, new_process_id, runtime_from_settings
 from app.secrets import SecretStore
 from app.settings import Settings, get_settings
 from app.ui.router import mount_ui
+from app.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from app.web.openapi_contract import finish_openapi
 from app.web.problems import install_problem_handlers
 
@@ -131,13 +134,16 @@ def api_shell() -> FastAPI:
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
                    health_router, metrics_router, dead_letters_router, reports_router):
         app.include_router(router)
     mount_ui(app)
     install_openapi_contract(app)
+    # Outermost last: request ids and metrics see every answer, the 413s included; the body limit
+    # comes before the UI session lookup, so an oversized body costs no database work.
+    app.add_middleware(BodyLimitMiddleware, limit_for=request_body_limit)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 
@@ -151,6 +157,19 @@ def install_openapi_contract(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def request_body_limit(scope: Scope) -> int:
+    """The body limit of one request: the connector's for `/webhooks/{connector}`, else
+    `WEBCARE_MAX_BODY_BYTES` (256 KiB unless set) for `/api/v1`, `/ui` and everything else."""
+    state = scope["app"].state
+    settings: Settings | None = getattr(state, "settings", None)
+    default = settings.max_body_bytes if settings is not None else DEFAULT_MAX_BODY_BYTES
+    path: str = scope.get("path", "")
+    holder: RuleSetHolder | None = getattr(state, "rules", None)
+    if path.startswith("/webhooks/") and holder is not None:
+        return webhook_body_limit(holder.current.connectors.get(path.removeprefix("/webhooks/")), default)
+    return default
 
 
 __all__ = ["RuleSetError", "create_app"]

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.web.body_limit import DEFAULT_MAX_BODY_BYTES
+
 
 class Settings(BaseSettings):
     """Validated settings; a bad value stops the start with a message naming the variable.
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
                                       "are looked for, and hit counts are added to the database (twice that)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
+                                description="largest request body outside /webhooks (bytes); more is 413")
     # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.
     secret_key: str | None = Field(default=None, repr=False)
 

@@ -14,17 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from app.db import transaction
 from app.delivery.signing import SignatureError, verify_payload
 from app.ingest.adapters import PLATFORM_KINDS, Parsed, parse_platform_body
+from app.ingest.body import platform_body_check, read_body
 from app.ingest.dead_letters import keep_dead_letter
 from app.ingest.service import IngestResult, ingest_mentions
-from app.ingest.standard import MAX_BODY_BYTES, FormatError, parse_standard_body
-from app.ingest.verification import (
-    VerificationError,
-    meta_challenge,
-    verify_meta_signature,
-    verify_telegram_token,
-    verify_x_signature,
-    x_crc_response,
-)
+from app.ingest.standard import FormatError, parse_standard_body
+from app.ingest.verification import VerificationError, meta_challenge, x_crc_response
 from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.rules.model import Connector
@@ -34,7 +28,6 @@ from app.web.problems import (
     InvalidInput,
     InvalidParameter,
     InvalidSignature,
-    PayloadTooLarge,
     Problem,
     UnknownConnector,
     UnsupportedConnectorKind,
@@ -44,7 +37,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
 
 INGEST_ATTEMPTS = 3
-PLATFORM_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Bad or missing signature; nothing was stored"},
@@ -67,22 +59,6 @@ class NoHandshake(Problem):
     status, slug, title = 405, "method-not-allowed", "This connector kind has no GET handshake"
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes, whatever the
-    Content-Length says (chunked bodies have none, and a client may lie)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the limit is {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the limit is {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/webhooks/{connector}", responses=WEBHOOK_RESPONSES, summary="Deliver mentions")
 async def receive_webhook(connector: str, request: Request) -> dict[str, Any]:
     """Verify, store and route the mentions of one delivery; answers only after the commit."""
@@ -94,7 +70,7 @@ async def receive_webhook(connector: str, request: Request) -> dict[str, Any]:
         return await _receive_platform(request, ruleset, config)
     if config.kind != "standard":
         raise UnsupportedConnectorKind(f"connector kind {config.kind!r} has no adapter")
-    body = await read_limited_body(request, MAX_BODY_BYTES)
+    body = await read_body(request)
     secret = request.app.state.secrets.get(config.secret_env, webhook=True)
     try:
         verify_payload([secret], {k.lower(): v for k, v in request.headers.items()}, body, now=int(time.time()))
@@ -133,23 +109,11 @@ async def webhook_handshake(connector: str, request: Request) -> PlainTextRespon
     raise NoHandshake(f"connector kind {config.kind!r} has no handshake")
 
 
-def verify_platform_request(config: Connector, secrets: SecretStore, headers: dict[str, str], body: bytes) -> None:
-    """The signature (or secret token) check of `config`'s kind; raises VerificationError."""
-    if config.kind in ("meta", "whatsapp") and config.app_secret_env:
-        verify_meta_signature(secrets.get(config.app_secret_env), headers, body)
-    elif config.kind == "x" and config.consumer_secret_env:
-        verify_x_signature(secrets.get(config.consumer_secret_env), headers, body)
-    elif config.kind == "telegram" and config.secret_token_env:
-        verify_telegram_token(secrets.get(config.secret_token_env), headers)
-    else:
-        raise VerificationError(f"connector {config.name!r} names no secret to verify with")
-
-
 async def _receive_platform(request: Request, ruleset: RuleSet, config: Connector) -> dict[str, Any]:
-    body = await read_limited_body(request, PLATFORM_MAX_BODY_BYTES)
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        verify_platform_request(config, request.app.state.secrets, headers, body)
+        check = platform_body_check(config, request.app.state.secrets, headers)
+        body = await read_body(request, check)
     except VerificationError as exc:
         raise InvalidSignature(str(exc)) from exc
     parsed = parse_platform_body(config, body)

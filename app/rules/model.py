@@ -61,6 +61,7 @@ class Connector:
     consumer_secret_env: str | None = None
     secret_token_env: str | None = None
     include_retweets: bool = False
+    max_body_bytes: int | None = None  # platform kinds only; None: the kind's default
     account: str | None = None
     accounts: Mapping[str, str] = field(default_factory=dict)
 

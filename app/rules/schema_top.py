@@ -16,9 +16,10 @@ from app.rules.shapes import (
     DEFAULTS,
     DEPARTMENT,
     DEPARTMENTS_FILE,
+    MAX_BODY_BYTES_RANGE,
     WEBHOOK,
 )
-from app.rules.yamlnodes import YamlFile, boolean, entries, mapping_items, sequence, string, strings
+from app.rules.yamlnodes import YamlFile, boolean, entries, integer, mapping_items, sequence, string, strings
 
 
 def read_departments(f: YamlFile, refs: Refs) -> tuple[Defaults | None, dict[str, Department]]:
@@ -146,9 +147,12 @@ def _connector(f: YamlFile, node: Node, refs: Refs) -> Connector | None:
         if "include_retweets" in keys else False
     accounts = _accounts(f, keys["accounts"][1], name) if "accounts" in keys else {}
     account = string(f, keys["account"][1], f"connector '{name}': account") if "account" in keys else None
-    if not ok or retweets is None or accounts is None or ("account" in keys and not account):
+    max_body = _max_body_bytes(f, keys["max_body_bytes"][1], name) if "max_body_bytes" in keys else None
+    if not ok or retweets is None or accounts is None or ("account" in keys and not account) \
+            or ("max_body_bytes" in keys and max_body is None):
         return None
-    return Connector(name=name, kind=kind, include_retweets=retweets, account=account, accounts=accounts, **env)
+    return Connector(name=name, kind=kind, include_retweets=retweets, account=account, accounts=accounts,
+                     max_body_bytes=max_body, **env)
 
 
 def _accounts(f: YamlFile, node: Node, connector: str) -> dict[str, str] | None:
@@ -168,3 +172,12 @@ def _accounts(f: YamlFile, node: Node, connector: str) -> dict[str, str] | None:
         elif name is not None:
             out.setdefault(key.value, name.strip())
     return out
+
+
+def _max_body_bytes(f: YamlFile, node: Node, name: str) -> int | None:
+    value = integer(f, node, f"connector '{name}': max_body_bytes")
+    low, high = MAX_BODY_BYTES_RANGE
+    if value is not None and not low <= value <= high:
+        f.error(node, f"connector '{name}': max_body_bytes must be between {low} and {high} bytes")
+        return None
+    return value

@@ -75,12 +75,15 @@ DEPARTMENTS_FILE = Shape("departments.yaml", {"defaults": DEFAULTS.schema(),
 
 # connectors.yaml: each kind needs some keys and allows some more
 CONNECTOR_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "meta": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
-    "whatsapp": (("app_secret_env", "verify_token_env"), ("access_token_env",)),
-    "x": (("consumer_secret_env",), ("access_token_env", "include_retweets")),
-    "telegram": (("secret_token_env",), ("access_token_env",)),
+    "meta": (("app_secret_env", "verify_token_env"), ("access_token_env", "max_body_bytes")),
+    "whatsapp": (("app_secret_env", "verify_token_env"), ("access_token_env", "max_body_bytes")),
+    "x": (("consumer_secret_env",), ("access_token_env", "include_retweets", "max_body_bytes")),
+    "telegram": (("secret_token_env",), ("access_token_env", "max_body_bytes")),
     "standard": (("secret_env",), ()),
 }
+# A platform body limit below a few KiB would refuse ordinary deliveries; above 64 MiB it no longer
+# protects the process.
+MAX_BODY_BYTES_RANGE = (4 * 1024, 64 * 1024 * 1024)
 CONNECTOR_ENV_KEYS = ("secret_env", "app_secret_env", "verify_token_env", "access_token_env",
                       "consumer_secret_env", "secret_token_env")
 CONNECTOR_ACCOUNT_KEYS = ("account", "accounts")  # every kind may name its accounts
@@ -89,7 +92,11 @@ _ACCOUNTS: dict[str, Json] = {
     "accounts": {"type": "object", "description": "account id to display name", "additionalProperties": TEXT},
 }
 CONNECTOR = Shape("An inbound connector", {"name": NAME, "kind": {"enum": list(CONNECTOR_KINDS)}},
-                  {**{k: ENV for k in CONNECTOR_ENV_KEYS}, "include_retweets": {"type": "boolean"}, **_ACCOUNTS})
+                  {**{k: ENV for k in CONNECTOR_ENV_KEYS}, "include_retweets": {"type": "boolean"},
+                   "max_body_bytes": {"type": "integer", "minimum": MAX_BODY_BYTES_RANGE[0],
+                                      "maximum": MAX_BODY_BYTES_RANGE[1],
+                                      "description": "largest body accepted (bytes); 2 MiB when left out"},
+                   **_ACCOUNTS})
 
 
 def connector_kind(kind: str) -> Shape:

@@ -15,7 +15,7 @@ B = "tests/rules/fixtures/broken"
 BROKEN_PROBLEMS = [
     f"{B}/connectors.yaml:2:5: error: connector 'fb': kind 'meta' needs 'verify_token_env'",
     f"{B}/connectors.yaml:3:54: error: connector 'tg': kind 'telegram' does not use 'include_retweets' "
-    "(it takes: secret_token_env, access_token_env)",
+    "(it takes: secret_token_env, access_token_env, max_body_bytes)",
     f"{B}/connectors.yaml:4:23: error: connector 'odd': unknown kind 'carrier-pigeon' "
     "(known: meta, whatsapp, x, telegram, standard)",
     f"{B}/departments.yaml:1:24: error: unknown department 'webcar' (known: billing, network, webcare)",
@@ -283,7 +283,6 @@ connectors:
     ]
 
 
-
 def test_connector_accounts(tmp_path: Path) -> None:
     """Any kind may name its accounts (display names by account id) and the account its mentions
     reach when the platform does not say; rules check reports bad ones at their place."""
@@ -305,6 +304,28 @@ connectors:
     assert (telegram.account, dict(telegram.accounts)) == ("700", {"700": "@Bot", "12": "Zakelijk"})
     assert (telegram.account_name("12"), telegram.account_name("13"), telegram.account_name(None)) == \
         ("Zakelijk", None, None)
+
+
+def test_connector_body_limits(tmp_path: Path) -> None:
+    connectors = """\
+connectors:
+  - {name: tg, kind: telegram, secret_token_env: S, max_body_bytes: 65536}
+  - {name: x, kind: x, consumer_secret_env: C, max_body_bytes: 2MiB}
+  - {name: wa, kind: whatsapp, app_secret_env: A, verify_token_env: V, max_body_bytes: 10}
+  - {name: std, kind: standard, secret_env: W, max_body_bytes: 4096}
+"""
+    write_folder(tmp_path, connectors=connectors)
+    _, problems = check_ruleset(tmp_path)
+    assert [str(p).removeprefix(f"{tmp_path}/connectors.yaml:") for p in problems] == [
+        "3:64: error: connector 'x': max_body_bytes: expected an integer",
+        "4:88: error: connector 'wa': max_body_bytes must be between 4096 and 67108864 bytes",
+        "5:48: error: connector 'std': kind 'standard' does not use 'max_body_bytes' (it takes: secret_env)",
+    ]
+    write_folder(tmp_path, connectors="connectors:\n  - {name: tg, kind: telegram, secret_token_env: S, "
+                                      "max_body_bytes: 65536}\n")
+    ruleset, problems = check_ruleset(tmp_path)
+    assert problems == [] and ruleset is not None and ruleset.connectors["tg"].max_body_bytes == 65536
+
 
 def test_test_file_problems(tmp_path: Path) -> None:
     tests = """\
