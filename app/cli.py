@@ -104,7 +104,7 @@ def worker() -> None:
     from app.db import make_engine, make_sessionmaker
     from app.kernel.clock import utc_now
     from app.migrate import upgrade_to_head
-    from app.observability import configure_logging
+    from app.observability import configure_logging, protect_logs
     from app.rules import RuleSetError
     from app.rules.hits import HitCounter
     from app.rules.holder import holder_for
@@ -114,6 +114,7 @@ def worker() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
+    protect_logs(*settings.secret_values)
     engine = make_engine(settings.effective_database_url)
     upgrade_to_head(engine)
     try:

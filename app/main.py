@@ -24,7 +24,7 @@ from app.kernel.clock import utc_now
 from app.learning.routes import router as reports_router
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
-from app.observability import RequestIdMiddleware
+from app.observability import RequestIdMiddleware, protect_logs
 from app.rules import RuleSet, RuleSetError
 from app.rules.hits import HitCounter
 from app.rules.holder import RuleSetHolder, holder_for
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """A ready application. Fails fast when the rule folder has errors or (in production) a secret
     is missing, naming what is wrong."""
     settings = settings or get_settings()
+    protect_logs(*settings.secret_values)
     holder = holder_for(settings.rules_dir, now=utc_now())
     ruleset = holder.current
     secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,8 +36,79 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return mask_secrets(json.dumps(entry, default=str))
+
+
+# -- secrets never reach a log ---------------------------------------------------------------------
+
+MASK = "[secret]"
+# Shorter values would mask ordinary words; production refuses secrets that short anyway.
+MIN_MASKED_LENGTH = 6
+# Their INFO lines are each request's full URL, and a Telegram URL holds the bot token.
+OUTBOUND_CLIENT_LOGGERS = ("httpx", "httpcore")
+_masked: set[str] = set()
+_install_lock = threading.Lock()
+_installed = False
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` (and its URL-encoded form) in every log record made from now on, in this
+    process: in the message, its arguments and exception text (and, through JsonFormatter, in
+    `extra` fields, which logging adds only after a record is made)."""
+    if not value or len(value) < MIN_MASKED_LENGTH:
+        return
+    _install_masking()
+    _masked.update({value, quote(value, safe="")})
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every registered secret replaced by `[secret]`."""
+    for value in sorted(_masked, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def protect_logs(*secrets: str | None) -> None:
+    """Register `secrets` (the database password, ...) and keep outbound clients' request lines,
+    which are whole URLs, out of the logs whatever the log level."""
+    for value in secrets:
+        register_secret(value)
+    _install_masking()
+    for name in OUTBOUND_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _install_masking() -> None:
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        make_record = logging.getLogRecordFactory()
+
+        def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make_record(*args, **kwargs)
+            if _masked:
+                _mask_record(record)
+            return record
+
+        # A record factory rather than a handler filter: every handler (a test's capture, a library's
+        # own) gets the masked record, not only the ones configure_logging installs.
+        logging.setLogRecordFactory(masked_record)
+        _installed = True
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: leave it for logging's own error report
+        return
+    masked = mask_secrets(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = mask_secrets(logging.Formatter().formatException(record.exc_info))
 
 
 class TextFormatter(logging.Formatter):
@@ -57,7 +130,8 @@ QUIET_BELOW_WARNING = ("uvicorn.access", "apscheduler", "httpx", "httpcore")
 
 
 def configure_logging(fmt: str, level: str = "INFO") -> None:
-    """Send logs to stderr as JSON (`fmt="json"`) or plain text; chatty libraries only from WARNING."""
+    """Send logs to stderr as JSON (`fmt="json"`) or plain text; chatty libraries only from WARNING;
+    secrets masked and no outbound request URLs (`protect_logs`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
@@ -65,6 +139,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in QUIET_BELOW_WARNING:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    protect_logs()
 
 
 def bind_case(ref: str) -> None:

@@ -14,6 +14,8 @@ import secrets as random
 from collections.abc import Mapping
 from pathlib import Path
 
+from app.observability import register_secret
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_SECRET_SUFFIX = ("WEBHOOK_SECRET", "WEBHOOK_SECRET_OLD")
@@ -36,18 +38,22 @@ class SecretStore:
         self._environ = os.environ if environ is None else environ
 
     def get(self, name: str, *, webhook: bool = False) -> str:
-        """The value of `name`. `webhook=True` marks a Standard Webhooks secret (`whsec_` form)."""
+        """The value of `name`. `webhook=True` marks a Standard Webhooks secret (`whsec_` form).
+        Every value handed out is masked in the logs from then on."""
         value = self._environ.get(name)
-        if value:
-            return value
-        if self.production:
-            raise MissingSecret(name)
-        return self._development_secret(name, webhook=webhook)
+        if not value:
+            if self.production:
+                raise MissingSecret(name)
+            value = self._development_secret(name, webhook=webhook)
+        register_secret(value)
+        return value
 
     def optional(self, name: str | None) -> str | None:
         """The value of `name` when it is set in the environment; never generated (e.g. an old key
-        kept during a rotation)."""
-        return self._environ.get(name) or None if name else None
+        kept during a rotation). Masked in the logs like `get`'s."""
+        value = self._environ.get(name) or None if name else None
+        register_secret(value)
+        return value
 
     def _development_secret(self, name: str, *, webhook: bool) -> str:
         path = self.directory / name

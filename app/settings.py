@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
         return value
+
+    @property
+    def secret_values(self) -> tuple[str | None, ...]:
+        """The secrets among the settings (the database password, the unused session key), which
+        the logs mask."""
+        password = urlsplit(self.effective_database_url).password
+        return (unquote(password) if password else None, self.secret_key)
 
     @property
     def effective_database_url(self) -> str:

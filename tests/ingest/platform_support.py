@@ -62,3 +62,10 @@ class PlatformPoster:
 
     def sample(self, connector: str, name: str) -> Response:
         return self.post(connector, (SAMPLES / name).read_bytes())
+
+
+def feed_post_with_ids(post_id: str = "1234567890321_901097836652708", page_id: str = "1234567890321") -> bytes:
+    """`meta_page_feed_post.json` with ids in place of the documentation's `{placeholders}` (a reply
+    goes to the post's id, which must then be a real Graph id)."""
+    return ((SAMPLES / "meta_page_feed_post.json").read_bytes().replace(b"{page-post-id}", post_id.encode())
+            .replace(b"{page-id}", page_id.encode()).replace(b"{user-id}", b"5550001"))
