@@ -28,6 +28,7 @@ from app.cases.service import record_event
 from app.db import transaction
 from app.ingest.language import detect_language
 from app.ingest.models import MentionEnrichment, StoredMention
+from app.ingest.platform_ids import InvalidPlatformId, graph_id
 from app.ingest.reclassify import reclassify_case, untouched
 from app.kernel.clock import utc_now
 from app.rules.holder import RuleSetHolder
@@ -43,10 +44,14 @@ MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
 # -- pure ------------------------------------------------------------------------------------------
 
 def instagram_mention_request(extra: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """The Graph API path and query that read an Instagram mention (a comment or a caption)."""
-    account, comment_id, media_id = extra.get("account_id"), extra.get("comment_id"), extra.get("media_id")
-    if comment_id:
+    """The Graph API path and query that read an Instagram mention (a comment or a caption). The
+    ids, from the webhook body, are checked as Graph ids (InvalidPlatformId otherwise): one goes
+    into the path, the others into a field expression they could otherwise rewrite."""
+    account = graph_id(extra.get("account_id"), "account_id")
+    if extra.get("comment_id"):
+        comment_id = graph_id(extra["comment_id"], "comment_id")
         return f"/{account}", {"fields": f"mentioned_comment.comment_id({comment_id}){{{COMMENT_FIELDS}}}"}
+    media_id = graph_id(extra.get("media_id"), "media_id")
     return f"/{account}", {"fields": f"mentioned_media.media_id({media_id}){{{MEDIA_FIELDS}}}"}
 
 
@@ -248,7 +253,10 @@ class EnrichmentWorker:
         token = self.secrets.optional(connector.access_token_env) if connector else None
         if token is None:
             return Outcome(job, error=f"connector {job.connector} has no access token to read the mention")
-        path, params = instagram_mention_request(job.extra)
+        try:
+            path, params = instagram_mention_request(job.extra)
+        except InvalidPlatformId as exc:
+            return Outcome(job, error=str(exc))
         try:
             response = await client.get(self.graph_url + path, params=params,
                                         headers={"authorization": f"Bearer {token}"}, timeout=self.timeout)

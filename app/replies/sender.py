@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
+from app.ingest.platform_ids import InvalidPlatformId
 from app.kernel.clock import utc_now
 from app.replies.service import ClaimedReply, SendOutcome, claim_replies, record_reply
 from app.replies.targets import ApiRequest, Bases, find_reply, lookup_request, reply_id, send_request
@@ -98,6 +99,12 @@ class ReplySender:
         return outcome
 
     async def _attempt(self, client: httpx.AsyncClient, reply: ClaimedReply, token: str) -> SendOutcome:
+        try:
+            return await self._attempt_checked(client, reply, token)
+        except InvalidPlatformId as exc:  # raised before any request is made
+            return SendOutcome(reply.id, "failed", error=str(exc), attempted=False)
+
+    async def _attempt_checked(self, client: httpx.AsyncClient, reply: ClaimedReply, token: str) -> SendOutcome:
         if reply.uncertain:
             lookup = lookup_request(reply.method, reply.target, bases=self.bases)
             if lookup is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.ingest.platform_ids import TELEGRAM_NUMBER, TELEGRAM_TOKEN, graph_id, path_segment, x_id
+
 GRAPH_URL = "https://graph.facebook.com/v21.0"
 X_URL = "https://api.x.com"
 TELEGRAM_URL = "https://api.telegram.org"
@@ -73,22 +75,25 @@ def plan_reply(mention: ReplyTo) -> tuple[str, dict[str, Any]] | None:
 
 def send_request(method: str, target: dict[str, Any], text: str, *, token: str, bases: Bases) -> ApiRequest:
     """The request that posts `text` as the reply. Telegram carries the token in the path; the
-    others send it as `Authorization: Bearer` (added by the caller)."""
+    others send it as `Authorization: Bearer` (added by the caller). Every id in the path is checked
+    against its platform's format and encoded (InvalidPlatformId otherwise)."""
     if method == "facebook_comment":
-        return ApiRequest("POST", f"{bases.graph}/{target['object_id']}/comments", json={"message": text})
+        return ApiRequest("POST", f"{bases.graph}/{graph_id(target['object_id'], 'object_id')}/comments",
+                          json={"message": text})
     if method == "instagram_comment":
-        return ApiRequest("POST", f"{bases.graph}/{target['comment_id']}/replies", json={"message": text})
+        return ApiRequest("POST", f"{bases.graph}/{graph_id(target['comment_id'], 'comment_id')}/replies",
+                          json={"message": text})
     if method == "instagram_mention":
         body = {"media_id": target["media_id"], "message": text}
         if target.get("comment_id"):
             body["comment_id"] = target["comment_id"]
-        return ApiRequest("POST", f"{bases.graph}/{target['account_id']}/mentions", json=body)
+        return ApiRequest("POST", f"{bases.graph}/{graph_id(target['account_id'], 'account_id')}/mentions", json=body)
     if method == "messenger_message":
         return ApiRequest("POST", f"{bases.graph}/me/messages",
                           json={"recipient": {"id": target["recipient_id"]}, "messaging_type": "RESPONSE",
                                 "message": {"text": text}})
     if method == "whatsapp_message":
-        return ApiRequest("POST", f"{bases.graph}/{target['phone_number_id']}/messages",
+        return ApiRequest("POST", f"{bases.graph}/{graph_id(target['phone_number_id'], 'phone_number_id')}/messages",
                           json={"messaging_product": "whatsapp", "recipient_type": "individual",
                                 "to": target["to"], "type": "text", "text": {"body": text},
                                 "context": {"message_id": target["context_id"]}})
@@ -96,13 +101,15 @@ def send_request(method: str, target: dict[str, Any], text: str, *, token: str, 
         return ApiRequest("POST", f"{bases.x}/2/tweets",
                           json={"text": text, "reply": {"in_reply_to_tweet_id": target["in_reply_to"]}})
     if method == "x_dm":
-        return ApiRequest("POST", f"{bases.x}/2/dm_conversations/with/{target['participant_id']}/messages",
-                          json={"text": text})
+        participant = x_id(target["participant_id"], "participant_id")
+        return ApiRequest("POST", f"{bases.x}/2/dm_conversations/with/{participant}/messages", json={"text": text})
     if method == "telegram_message":
         body = {"chat_id": target["chat_id"], "text": text}
         if target.get("message_id"):
-            body["reply_parameters"] = {"message_id": int(target["message_id"]), "allow_sending_without_reply": True}
-        return ApiRequest("POST", f"{bases.telegram}/bot{token}/sendMessage", json=body)
+            message_id = path_segment(target["message_id"], TELEGRAM_NUMBER, "message_id")
+            body["reply_parameters"] = {"message_id": int(message_id), "allow_sending_without_reply": True}
+        bot = path_segment(token, TELEGRAM_TOKEN, "the bot token")
+        return ApiRequest("POST", f"{bases.telegram}/bot{bot}/sendMessage", json=body)
     raise ValueError(f"unknown reply method {method}")
 
 
@@ -130,22 +137,24 @@ def reply_id(method: str, target: dict[str, Any], answer: Any) -> str | None:
 
 def lookup_request(method: str, target: dict[str, Any], *, bases: Bases) -> ApiRequest | None:
     """The request listing recent replies where ours would be, or None when the platform's API
-    offers no way to read back what was sent (WhatsApp, Telegram, Instagram mention replies)."""
+    offers no way to read back what was sent (WhatsApp, Telegram, Instagram mention replies).
+    Path ids are checked as in `send_request`."""
     if method == "facebook_comment":
-        return ApiRequest("GET", f"{bases.graph}/{target['object_id']}/comments",
+        return ApiRequest("GET", f"{bases.graph}/{graph_id(target['object_id'], 'object_id')}/comments",
                           params={"fields": "id,message,from", "order": "reverse_chronological", "limit": "50"})
     if method == "instagram_comment":
-        return ApiRequest("GET", f"{bases.graph}/{target['comment_id']}/replies",
+        return ApiRequest("GET", f"{bases.graph}/{graph_id(target['comment_id'], 'comment_id')}/replies",
                           params={"fields": "id,text,from"})
     if method == "messenger_message" and target.get("platform") != "instagram":
         return ApiRequest("GET", f"{bases.graph}/me/conversations",
                           params={"user_id": str(target["recipient_id"]),
                                   "fields": "messages.limit(25){id,message,from}"})
     if method == "x_reply" and target.get("account_id"):
-        return ApiRequest("GET", f"{bases.x}/2/users/{target['account_id']}/tweets",
+        return ApiRequest("GET", f"{bases.x}/2/users/{x_id(target['account_id'], 'account_id')}/tweets",
                           params={"max_results": "20", "tweet.fields": "referenced_tweets"})
     if method == "x_dm":
-        return ApiRequest("GET", f"{bases.x}/2/dm_conversations/with/{target['participant_id']}/dm_events",
+        participant = x_id(target["participant_id"], "participant_id")
+        return ApiRequest("GET", f"{bases.x}/2/dm_conversations/with/{participant}/dm_events",
                           params={"max_results": "50", "dm_event.fields": "sender_id,text"})
     return None
 

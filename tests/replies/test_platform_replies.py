@@ -22,7 +22,7 @@ from app.replies.sender import ReplySender
 from app.replies.targets import Bases
 from app.secrets import SecretStore
 from tests.conftest import BASIC_RULES
-from tests.ingest.platform_support import PlatformPoster, platform_rules
+from tests.ingest.platform_support import PlatformPoster, feed_post_with_ids, platform_rules
 from tests.support import ApiClient
 
 GRAPH = "https://graph.test/v21.0"
@@ -166,13 +166,13 @@ def test_a_timeout_is_followed_by_a_lookup_not_a_second_post(
 def test_after_a_timeout_a_reply_that_is_not_there_is_posted_once_more(
     poster: PlatformPoster, api: ApiClient, app, sessions, session: Session, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    ref = poster.sample("fb", "meta_page_feed_post.json").json()["cases"][0]
+    ref = poster.post("fb", feed_post_with_ids()).json()["cases"][0]
     respond(api, ref, "Smakelijk!")
     with respx.mock() as mock:
-        post = mock.post(f"{GRAPH}/{{page-post-id}}/comments").mock(
+        post = mock.post(f"{GRAPH}/1234567890321_901097836652708/comments").mock(
             side_effect=[httpx.ReadTimeout("timed out"), httpx.Response(200, json={"id": "c-2"})]
         )
-        mock.get(f"{GRAPH}/{{page-post-id}}/comments").respond(200, json={"data": []})
+        mock.get(f"{GRAPH}/1234567890321_901097836652708/comments").respond(200, json={"data": []})
         run(sender(app, sessions, tmp_path, httpx.AsyncClient()))
         run(sender(app, sessions, tmp_path, httpx.AsyncClient()), minutes=2)
     assert post.call_count == 2
