@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Scope
@@ -35,6 +35,7 @@ from app.secrets import SecretStore
 from app.settings import Settings, get_settings
 from app.ui.router import mount_ui
 from app.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from app.web.input_guard import refuse_unstorable_input
 from app.web.openapi_contract import finish_openapi
 from app.web.problems import install_problem_handlers
 
@@ -133,7 +134,8 @@ def api_shell() -> FastAPI:
             if engine is not None and engine.dialect.name == "sqlite":
                 checkpoint_sqlite(engine)
 
-    app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(refuse_unstorable_input)])
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
                    health_router, metrics_router, dead_letters_router, reports_router):

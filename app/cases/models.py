@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.db import Base, JSONValue
 from app.kernel.ids import ID
+from app.kernel.json_input import MAX_ID
 
 
 class Case(Base):
@@ -116,6 +117,6 @@ def format_ref(case_id: int) -> str:
 def parse_ref(ref: str) -> int | None:
     """The case id in a ref, or None when `ref` is not of the form `WC-` + six or more digits."""
     digits = ref[len(REF_PREFIX):] if ref.upper().startswith(REF_PREFIX) else ""
-    if len(digits) < 6 or not digits.isdigit():
-        return None
+    if len(digits) < 6 or not digits.isdigit() or int(digits) > MAX_ID:
+        return None  # past the id column's range: no such case, rather than a database error
     return int(digits)

@@ -17,6 +17,7 @@ from app.auth.service import Principal
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
 from app.ingest.models import StoredMention
 from app.kernel.clock import utc_now
+from app.kernel.json_input import MAX_ID
 from app.sla.models import SlaTimer
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "due")
@@ -138,7 +139,9 @@ def decode_cursor(cursor: str, *, nullable: bool = False) -> tuple[datetime, int
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, case_id = json.loads(raw)
-        if value is None and nullable and isinstance(case_id, int):
+        if not isinstance(case_id, int) or not 0 <= case_id <= MAX_ID:
+            raise ValueError
+        if value is None and nullable:
             return None, case_id  # type: ignore[return-value]
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None or not isinstance(case_id, int):

@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "due"]
 SlaState = Literal["running", "warned", "breached", "paused"]
 DUE_WITHIN = re.compile(r"^(\d+)([smhd])$")
+MAX_DUE_WITHIN_DAYS = 3650
 
 
 @router.get("", response_model=CaseListOut, summary="List cases")
@@ -70,7 +71,10 @@ def _duration(text: str | None) -> timedelta | None:
         return None
     match = DUE_WITHIN.match(text)
     assert match is not None  # the query pattern admitted it
-    return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if seconds > MAX_DUE_WITHIN_DAYS * 86400:  # further out would overflow a timestamp
+        raise InvalidInput([{"field": "due_within", "message": f"at most {MAX_DUE_WITHIN_DAYS}d"}])
+    return timedelta(seconds=seconds)
 
 
 @router.get("/{ref}", response_model=CaseDetailOut, summary="Read one case",

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.delivery.models import DepartmentEvent
 from app.kernel.errors import Forbidden, InvalidInput
+from app.kernel.json_input import MAX_ID
 from app.web.deps import Caller, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -39,7 +40,7 @@ def _encode(event_id: int) -> str:
 def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("e") or not raw[1:].isdigit():
+        if not raw.startswith("e") or not raw[1:].isdigit() or int(raw[1:]) > MAX_ID:
             raise ValueError
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

@@ -28,7 +28,8 @@ from app.delivery.log import (
 )
 from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
 from app.kernel.clock import utc_now
-from app.web.deps import ActiveRuleSet, Caller, DbSession, require_role
+from app.kernel.json_input import MAX_ID
+from app.web.deps import ActiveRuleSet, Caller, DbSession, RowId, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent
 from app.web.problems import Conflict, InvalidInput, NotFound
 
@@ -119,7 +120,7 @@ def _encode(delivery_id: int) -> str:
 def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("d") or not raw[1:].isdigit():
+        if not raw.startswith("d") or not raw[1:].isdigit() or int(raw[1:]) > MAX_ID:
             raise ValueError
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
@@ -162,7 +163,7 @@ def get_deliveries(
              summary="Queue a delivered or dead delivery again", dependencies=[require_role("ops")],
              responses={404: {"description": "No such delivery"},
                         409: {"description": "Still pending or in flight, or its department has no webhook now"}})
-def post_redeliver(delivery_id: int, request: Request, session: DbSession, principal: Caller,
+def post_redeliver(delivery_id: RowId, request: Request, session: DbSession, principal: Caller,
                    ruleset: ActiveRuleSet, idempotency_key: IdempotencyKeyHeader = None) -> Any:
     """Ops. The delivery becomes pending and due now with a fresh retry budget; its attempt history
     is kept, and it is sent with the same `webhook-id` (a receiver that deduplicates on it will

@@ -22,8 +22,9 @@ from app.ingest.models import InboundDeadLetter
 from app.ingest.service import IngestResult, ingest_mentions
 from app.kernel.clock import utc_now
 from app.kernel.errors import Conflict, InvalidInput, NotFound
+from app.kernel.json_input import MAX_ID
 from app.rules import RuleSet
-from app.web.deps import ActiveRuleSet, DbSession, require_role
+from app.web.deps import ActiveRuleSet, DbSession, RowId, require_role
 
 STATUSES = ("pending", "replayed")
 MAX_SHOWN_BODY = 64 * 1024
@@ -147,7 +148,7 @@ def list_dead_letters(session: DbSession, status: Annotated[list[str] | None, Qu
     if connector:
         query = query.where(InboundDeadLetter.connector.in_(connector))
     if cursor:
-        if not cursor.isdigit():
+        if not cursor.isdigit() or int(cursor) > MAX_ID:
             raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list"}])
         query = query.where(InboundDeadLetter.id < int(cursor))
     rows = list(session.scalars(query.order_by(InboundDeadLetter.id.desc()).limit(limit + 1)))
@@ -159,7 +160,7 @@ def list_dead_letters(session: DbSession, status: Annotated[list[str] | None, Qu
 
 @router.post("/dead-letters/{letter_id}/replay", response_model=ReplayOut, dependencies=[OpsOnly],
              summary="Process a dead letter again")
-def replay(letter_id: int, session: DbSession, ruleset: ActiveRuleSet) -> ReplayOut:
+def replay(letter_id: RowId, session: DbSession, ruleset: ActiveRuleSet) -> ReplayOut:
     """Parse and ingest the stored body again with the current adapters and rules; the answer holds
     the ingest counts (`dead_lettered` > 0: parts still fail, the letter stays pending)."""
     letter = session.get(InboundDeadLetter, letter_id)

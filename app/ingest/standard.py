@@ -5,13 +5,13 @@ Pure: bytes in, mentions (or field errors) out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.kernel.errors import InvalidInput, field_errors
+from app.kernel.json_input import UnreadableJson, load_json, nul_field
 from app.mentions.model import Mention
 from app.mentions.schema import MAX_BATCH, MentionBatchIn, MentionIn
 
@@ -36,12 +36,15 @@ class FormatError(InvalidInput):
 def parse_standard_body(body: bytes) -> list[ParsedItem]:
     """The mentions of a `standard` body: one mention object, or `{"mentions": [...]}` (1–1000).
 
-    Raises FormatError naming every bad field (`mentions[3].author.followers`).
+    Raises FormatError naming every bad field (`mentions[3].author.followers`), a string holding a
+    NUL character (which PostgreSQL cannot store) among them, and for a body nested too deep.
     """
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError([{"field": "", "message": f"not JSON: {exc}"}]) from exc
+        document = load_json(body)
+    except UnreadableJson as exc:
+        raise FormatError([{"field": "", "message": str(exc)}]) from exc
+    if (where := nul_field(document)) is not None:
+        raise FormatError([{"field": where, "message": "must not contain a NUL character"}])
     if not isinstance(document, dict):
         raise FormatError([{"field": "", "message": "expected a mention object or {\"mentions\": [...]}"}])
     try:

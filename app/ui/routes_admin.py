@@ -19,6 +19,7 @@ from app.ui.deps import OpsUser, check_csrf, in_transaction
 from app.ui.i18n import LANGUAGES, translator
 from app.ui.sessions import SessionInfo, end_user_sessions
 from app.ui.templating import render
+from app.web.deps import RowId
 
 router = APIRouter(prefix="/ui/admin", include_in_schema=False)
 
@@ -130,7 +131,7 @@ async def tokens_page(request: Request, info: OpsUser) -> Response:
 
 
 @router.post("/tokens/{token_id}/revoke")
-async def tokens_revoke(request: Request, token_id: int, info: OpsUser,
+async def tokens_revoke(request: Request, token_id: RowId, info: OpsUser,
                         csrf_token: Annotated[str, Form()] = "") -> Response:
     check_csrf(info, csrf_token)
     t = translator(info.language)

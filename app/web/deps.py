@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal, principal_for_token
 from app.kernel.clock import utc_now
+from app.kernel.json_input import MAX_ID
 from app.rules import RuleSet
 from app.web.problems import Forbidden, Unauthorized
 
@@ -21,6 +22,9 @@ def db_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id (64-bit)")]
+"""A row id in a path: past the 64-bit column range is 422 naming the parameter, never a 500."""
 
 
 def current_ruleset(request: Request) -> RuleSet:

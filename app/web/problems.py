@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kernel.errors import (
@@ -147,6 +147,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            # FastAPI's answer to a body it could not decode (not UTF-8, nested past the parser's
+            # recursion limit): the README promises 422 for a body that is not valid.
+            reason = "nested too deep" if isinstance(exc.__cause__, RecursionError) else "not UTF-8 JSON"
+            return problem_response(problem_of(InvalidInput([{"field": "body", "message": reason}])), request)
         problem = Problem(str(exc.detail) if exc.detail else None)
         problem.status = exc.status_code
         problem.title = HTTPStatus(exc.status_code).phrase
@@ -156,12 +161,29 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated or _is_unreachable(exc):
+        if database_unreachable(exc):
             return problem_response(DatabaseUnavailable(), request)
         raise exc
 
 
-def _is_unreachable(exc: DBAPIError) -> bool:
-    from sqlalchemy.exc import OperationalError
+# SQLSTATEs that mean the server cannot be used: connection exceptions (class 08), shutdowns and
+# "cannot connect now" (57P01-57P03), too many connections (53300).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite's messages when the file cannot be opened or read at all.
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
 
-    return isinstance(exc, OperationalError)
+
+def database_unreachable(exc: DBAPIError) -> bool:
+    """Whether `exc` is a lost or refused connection (answered 503, retry later). A deadlock, a
+    serialization failure, a statement or lock timeout, or SQLite's "database is locked" is not:
+    the database is there, and those stay errors of their own."""
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return str(state).startswith(_UNREACHABLE_STATES)
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return str(exc.orig).lower().startswith(_SQLITE_UNREACHABLE)
+    return True  # psycopg without a SQLSTATE: the connection failed or broke before the server spoke

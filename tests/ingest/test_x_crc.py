@@ -89,7 +89,7 @@ def json_bodies(draw: st.DrawFn) -> str:
     return json.dumps(value, separators=separators, ensure_ascii=draw(st.booleans()))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), body=json_bodies() | st.text(alphabet="0123456789eE+-.", min_size=1, max_size=30)
        .filter(parses_as_json))
 def test_no_crc_answer_ever_verifies_as_the_signature_of_a_json_body(
@@ -98,8 +98,9 @@ def test_no_crc_answer_ever_verifies_as_the_signature_of_a_json_body(
     token = data.draw(st.just(body) | st.text(max_size=60)
                       | st.text(alphabet="ABCxyz019+/_-=", min_size=1, max_size=60), label="crc_token")
     answer = client.get("/webhooks/xx", params={"crc_token": token})
-    assert answer.status_code in (200, 400), answer.text
-    if answer.status_code == 400:
+    # 400: not shaped as X sends it; 422: a NUL character, refused before any route runs
+    assert answer.status_code in (200, 400, 422), answer.text
+    if answer.status_code != 200:
         assert "response_token" not in answer.json()
         return
     assert not parses_as_json(token)

@@ -8,13 +8,14 @@ database, settings or the network.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from app.ingest.standard import ParsedItem
+from app.kernel.json_input import UnreadableJson, nul_field
+from app.kernel.json_input import load_json as load_untrusted_json
 from app.mentions.model import Mention
 
 
@@ -65,11 +66,15 @@ class Parsed:
 
 
 def load_json(body: bytes) -> Any:
-    """The JSON document of `body`; AdapterError when it is not UTF-8 JSON."""
+    """The JSON document of `body`; AdapterError when it is not UTF-8 JSON, is nested too deep, or
+    holds a NUL character anywhere (PostgreSQL cannot store it: such a body stays a dead letter)."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AdapterError(f"not JSON: {exc}") from exc
+        document = load_untrusted_json(body)
+    except UnreadableJson as exc:
+        raise AdapterError(str(exc)) from exc
+    if (where := nul_field(document)) is not None:
+        raise AdapterError(f"{where or 'body'}: holds a NUL character, which cannot be stored")
+    return document
 
 
 def as_dict(value: Any, where: str) -> dict[str, Any]:
