@@ -224,7 +224,7 @@ def _instagram_mention(value: dict[str, Any], account: str | None, entry_time: d
 def _messaging(obj: Any, event: Any, account: str | None, raw: dict[str, Any]) -> Item:
     event = as_dict(event, "event")
     channel = "instagram" if obj == "instagram" else "messenger"
-    sender = text_id((event.get("sender") or {}).get("id"), "sender.id")
+    sender = text_id(child(event, "sender").get("id"), "sender.id")
     if "message" in event:
         message = as_dict(event["message"], "message")
         if message.get("is_echo") or sender == account:

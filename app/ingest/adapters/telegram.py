@@ -19,6 +19,7 @@ from app.ingest.adapters.common import (
     Item,
     Parsed,
     as_dict,
+    child,
     from_unix,
     load_json,
     optional_id,
@@ -74,7 +75,7 @@ def _message(message: dict[str, Any], update: dict[str, Any], *, edited: bool) -
     reply = message.get("reply_to_message") if isinstance(message.get("reply_to_message"), dict) else None
     in_reply_to = None
     if reply is not None and optional_id(reply.get("message_id")):
-        reply_chat = optional_id((reply.get("chat") or {}).get("id")) or chat_id
+        reply_chat = optional_id(child(reply, "chat").get("id")) or chat_id
         in_reply_to = message_key(reply_chat, str(reply["message_id"]))
     username = optional_str(sender, "username")
     name = " ".join(s for s in (optional_str(sender, "first_name"), optional_str(sender, "last_name")) if s)

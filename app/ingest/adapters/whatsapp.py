@@ -54,7 +54,7 @@ def _change(parsed: Parsed, where: str, change: dict[str, Any], waba: str | None
         return
     metadata = child(value, "metadata")
     number = optional_id(metadata.get("phone_number_id"))
-    names = {optional_id(c.get("wa_id")): (c.get("profile") or {}).get("name")
+    names = {optional_id(c.get("wa_id")): child(c, "profile").get("name")
              for c in value.get("contacts") or [] if isinstance(c, dict)}
     try:
         messages = as_list(value.get("messages", []), "messages")
@@ -121,6 +121,6 @@ def _content(kind: str, message: dict[str, Any]) -> tuple[str, tuple[Attachment,
         return str(reply.get("title") or "") if isinstance(reply, dict) else "", ()
     if kind == "contacts":
         people = message.get("contacts") or []
-        names = [((c.get("name") or {}).get("formatted_name") or "") for c in people if isinstance(c, dict)]
+        names = [(child(c, "name").get("formatted_name") or "") for c in people if isinstance(c, dict)]
         return ", ".join(n for n in names if n), tuple(Attachment("contact") for _ in people)
     return str(part.get("body") or ""), ()

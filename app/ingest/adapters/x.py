@@ -78,7 +78,7 @@ def _tweet(tweet: dict[str, Any], account: str, include_retweets: bool) -> Item:
     if not isinstance(text, str):
         raise AdapterError("text: missing")
     handle = optional_str(user, "screen_name")
-    media = (extended.get("extended_entities") or tweet.get("extended_entities") or {}).get("media") or []
+    media = (child(extended, "extended_entities") or child(tweet, "extended_entities")).get("media") or []
     language = optional_str(tweet, "lang")
     extra: dict[str, Any] = {"account_id": account}
     if isinstance(tweet.get("quoted_status"), dict):
@@ -121,7 +121,7 @@ def _direct_message(event: dict[str, Any], account: str, users: dict[str, Any]) 
     sender = text_id(create.get("sender_id"), "message_create.sender_id")
     if sender == account:
         return IgnoredItem("the account's own direct message", event)
-    recipient = optional_id((create.get("target") or {}).get("recipient_id")) or account
+    recipient = optional_id(child(create, "target").get("recipient_id")) or account
     data = as_dict(create.get("message_data"), "message_data")
     attachment = child(data, "attachment")
     media = attachment.get("media") if isinstance(attachment.get("media"), dict) else None
