@@ -130,6 +130,13 @@ def child(mapping: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def items(mapping: Any, key: str) -> list[Any]:
+    """`mapping[key]` when both are what they should be (an object holding an array), else an
+    empty array (absent optional parts, or parts of another type)."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def string(mapping: Any, key: str) -> str:
     """`mapping[key]` when it is a string, else the empty string."""
     value = mapping.get(key) if isinstance(mapping, dict) else None

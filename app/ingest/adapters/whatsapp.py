@@ -19,9 +19,11 @@ from app.ingest.adapters.common import (
     as_list,
     child,
     from_unix,
+    items,
     load_json,
     optional_id,
     optional_str,
+    string,
     text_id,
 )
 from app.ingest.adapters.meta import envelopes
@@ -55,7 +57,7 @@ def _change(parsed: Parsed, where: str, change: dict[str, Any], waba: str | None
     metadata = child(value, "metadata")
     number = optional_id(metadata.get("phone_number_id"))
     names = {optional_id(c.get("wa_id")): child(c, "profile").get("name")
-             for c in value.get("contacts") or [] if isinstance(c, dict)}
+             for c in items(value, "contacts") if isinstance(c, dict)}
     try:
         messages = as_list(value.get("messages", []), "messages")
         statuses = as_list(value.get("statuses", []), "statuses")
@@ -120,7 +122,7 @@ def _content(kind: str, message: dict[str, Any]) -> tuple[str, tuple[Attachment,
         reply = part.get("button_reply") or part.get("list_reply") or {}
         return str(reply.get("title") or "") if isinstance(reply, dict) else "", ()
     if kind == "contacts":
-        people = message.get("contacts") or []
-        names = [(child(c, "name").get("formatted_name") or "") for c in people if isinstance(c, dict)]
+        people = items(message, "contacts")
+        names = [string(child(c, "name"), "formatted_name") for c in people if isinstance(c, dict)]
         return ", ".join(n for n in names if n), tuple(Attachment("contact") for _ in people)
     return str(part.get("body") or ""), ()

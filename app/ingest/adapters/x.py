@@ -22,6 +22,7 @@ from app.ingest.adapters.common import (
     as_list,
     child,
     from_unix,
+    items,
     load_json,
     optional_id,
     optional_str,
@@ -78,7 +79,7 @@ def _tweet(tweet: dict[str, Any], account: str, include_retweets: bool) -> Item:
     if not isinstance(text, str):
         raise AdapterError("text: missing")
     handle = optional_str(user, "screen_name")
-    media = (child(extended, "extended_entities") or child(tweet, "extended_entities")).get("media") or []
+    media = items(child(extended, "extended_entities") or child(tweet, "extended_entities"), "media")
     language = optional_str(tweet, "lang")
     extra: dict[str, Any] = {"account_id": account}
     if isinstance(tweet.get("quoted_status"), dict):
