@@ -45,6 +45,12 @@ def discover(root: Path) -> tuple[list[str], list[str]]:
     return sorted(read, key=str.encode), sorted(others, key=str.encode)
 
 
+def folder_version(path: Path) -> str:
+    """The version the folder would load as, from its bytes alone (nothing parsed)."""
+    relpaths, _ = discover(path)
+    return ruleset_version((rel, (path / rel).read_bytes()) for rel in relpaths)
+
+
 def check_ruleset(path: Path, *, lint: bool = False) -> tuple[RuleSet | None, list[Problem]]:
     """Every problem of the folder (sorted by place) and the rule set, which is None when there is
     at least one error. Warnings alone do not stop loading. With `lint`, a folder without errors is

@@ -26,6 +26,7 @@ from app.db import transaction
 from app.kernel.clock import utc_now
 from app.rules.hits import HitCounter, flush_hits
 from app.rules.holder import RuleSetHolder
+from app.rules.loader import folder_version
 from app.rules.processes import ProcessReport, forget_process, prune, record_process, reload_requests_after
 from app.settings import Settings
 
@@ -148,18 +149,38 @@ class RulesRuntime:
                 prune(session, now=utc_now())
                 self._last_prune = moment
 
+    def _drifted(self) -> bool:
+        try:
+            return folder_version(Path(self.holder.directory)) != self.holder.current.version
+        except OSError:
+            return True
+
     def _watch(self) -> None:
         import watchfiles
 
-        directory = Path(self.holder.directory)
+        root = watch_root(Path(self.holder.directory))
         while not self._stop.is_set():
             try:
-                for _changes in watchfiles.watch(directory, debounce=self.debounce_ms, step=50,
-                                                 stop_event=self._stop, raise_interrupt=False):
-                    self.request_reload("file change")
+                watching = False
+                # The first (empty) yield after a timeout says the watch is in place: a change made
+                # before that (between the load and the watch) shows as a version that differs.
+                for changes in watchfiles.watch(root, debounce=self.debounce_ms, step=50, rust_timeout=1000,
+                                                yield_on_timeout=True, stop_event=self._stop,
+                                                raise_interrupt=False):
+                    if changes or (not watching and self._drifted()):
+                        self.request_reload("file change")
+                    watching = True
             except Exception:  # the folder vanished (a volume remount): wait and watch again
-                log.warning("cannot watch %s; retrying", directory, exc_info=True)
+                log.warning("cannot watch %s; retrying", root, exc_info=True)
                 self._stop.wait(5)
+
+
+def watch_root(directory: Path) -> Path:
+    """What to watch for `directory`: the folder itself, or, when it is a symbolic link, the folder
+    holding the link. Publishers such as git-sync (`--link`) write each version to a new folder and
+    swap the link, then delete the old folder: watching the link's old target would see that one
+    deletion and nothing after it."""
+    return directory.parent if directory.is_symlink() else directory
 
 
 def runtime_from_settings(holder: RuleSetHolder, hits: HitCounter, sessions: sessionmaker[Session],
