@@ -107,6 +107,8 @@ def checkpoint_sqlite(engine: Engine) -> None:
     engine.dispose()
     raw = engine.raw_connection()
     try:
+        # Never hang a shutdown: if another process still writes, merge what can be merged now.
+        raw.driver_connection.execute("PRAGMA busy_timeout = 2000")  # type: ignore[union-attr]
         raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
     finally:
         raw.close()

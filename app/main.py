@@ -131,7 +131,8 @@ def api_shell() -> FastAPI:
             if live is not None:
                 live.stop()
             engine: Engine | None = getattr(app.state, "engine", None)
-            if engine is not None and engine.dialect.name == "sqlite":
+            if getattr(app.state, "checkpoint_on_shutdown", False) and engine is not None \
+                    and engine.dialect.name == "sqlite":
                 checkpoint_sqlite(engine)
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan,

@@ -58,6 +58,8 @@ def build_served_app(settings: Settings, *, warm: bool = True) -> FastAPI:
     from app.ui.queue_index import warm_queue_index
 
     app = create_app(settings, engine=make_engine(settings.effective_database_url))
+    # This process owns its engine: on SQLite its shutdown merges the write-ahead log into the file.
+    app.state.checkpoint_on_shutdown = True
     reload_on_sighup(rules_runtime(app, settings, kind="serve"))
     if warm:
         threading.Thread(target=warm_queue_index, args=(app.state,), name="webcare-queue-warmup",
