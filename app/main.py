@@ -21,6 +21,7 @@ from app.ingest.body import webhook_body_limit
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
 from app.kernel.clock import utc_now
+from app.learning.department_model import ModelCache, department_suggester
 from app.learning.routes import router as reports_router
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.secrets = secrets
     app.state.metrics = Metrics(app.state.sessions)
     app.state.metrics.registry.register(RulesCollector(app.state.rules, app.state.sessions))
+    # One parsed model per process, shared by the case JSON and the case page.
+    app.state.suggest_department = department_suggester(ModelCache(), app.state.rules)
     return app
 
 

@@ -5,6 +5,7 @@ from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
+from app.learning.models import RoutingModel
 from app.replies.models import PlatformReply
 from app.rules.models import RuleHit, RuleProcess, RuleReloadRequest
 from app.sla.models import SlaTimer
@@ -12,5 +13,5 @@ from app.ui.models import UiSession
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
            "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
-           "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer", "StoredMention", "Subscription", "UiSession",
-           "User"]
+           "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer", "StoredMention", "Subscription",
+           "UiSession", "User"]

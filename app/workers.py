@@ -40,6 +40,7 @@ class Workers:
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore):
         from app.ingest.enrichment import EnrichmentWorker
+        from app.learning.department_model import ModelRefresher
         from app.replies.sender import ReplySender
         from app.sla.sweeper import SlaSweeper
 
@@ -49,6 +50,7 @@ class Workers:
             SlaSweeper(sessions, rules),
             EnrichmentWorker(sessions, rules, secrets, worker_id=worker_id()),
             ReplySender(sessions, rules, secrets, worker_id=worker_id()),
+            ModelRefresher(sessions),
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -102,7 +102,8 @@ def _act(name: str, ref: str, body: BaseModel, request: Request, session: DbSess
     def act() -> CaseDetailOut:
         perform_action(session, case, ActionRequest(name, payload), principal=principal, ruleset=ruleset, now=now)
         mentions, events = case_thread(session, case)
-        return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], now)
+        return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], now,
+                               suggest=getattr(request.app.state, "suggest_department", None), session=session)
 
     return run_idempotent(session, key=key, principal=principal, now=now, act=act,
                           fingerprint=request_fingerprint("POST", request.url.path, payload))

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.cases.queries import (
     MAX_LIMIT,
@@ -79,11 +79,12 @@ def _duration(text: str | None) -> timedelta | None:
 
 @router.get("/{ref}", response_model=CaseDetailOut, summary="Read one case",
             responses={404: {"description": "No such case, or not visible to this department"}})
-def get_case(ref: str, session: DbSession, principal: Caller) -> CaseDetailOut:
+def get_case(ref: str, request: Request, session: DbSession, principal: Caller) -> CaseDetailOut:
     """The case with its mentions, routing explanation, timeline and SLA history."""
     case = get_visible_case(session, principal, ref)
     if case is None:
         raise NotFound(f"no case {ref}")
     bind_case(case.ref)
     mentions, events = case_thread(session, case)
-    return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], utc_now())
+    return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], utc_now(),
+                           suggest=getattr(request.app.state, "suggest_department", None), session=session)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent, format_ref
 from app.ingest.models import StoredMention
@@ -116,9 +118,26 @@ class TimelineEntryOut(BaseModel):
     data: dict[str, Any]
 
 
+class SuggestedDepartmentOut(BaseModel):
+    """Where people sent earlier cases like this one that no rule decided: a suggestion only."""
+
+    department: str
+    confidence: float = Field(description="the model's probability, 0..1")
+    examples: int = Field(description="earlier cases that ended with this department")
+    trained_at: datetime = Field(description="when the model was trained")
+
+
+SuggestDepartment = Callable[[Session, Case, str], SuggestedDepartmentOut | None]
+"""Given the case and its first mention's text, the suggestion (the app wires the trained model)."""
+
+
 class CaseDetailOut(CaseOut):
     """One case with its thread, timeline and SLA history."""
 
+    suggested_department: SuggestedDepartmentOut | None = Field(
+        default=None, description="for a case no rule decided that is still with webcare: where people sent "
+        "earlier such cases, learned from the history; null when there is not enough history or confidence. "
+        "It never routes by itself")
     mentions: list[MentionOut]
     timeline: list[TimelineEntryOut]
     sla_history: list[TimerSegmentOut]
@@ -145,10 +164,15 @@ def case_out(case: Case, timers: list[SlaTimer] | None = None, now: datetime | N
 
 
 def case_detail_out(case: Case, mentions: list[StoredMention], events: list[CaseEvent],
-                    timers: list[SlaTimer] | None = None, now: datetime | None = None) -> CaseDetailOut:
+                    timers: list[SlaTimer] | None = None, now: datetime | None = None, *,
+                    suggest: SuggestDepartment | None = None, session: Session | None = None) -> CaseDetailOut:
+    """The case JSON with its thread; with `suggest` (and the `session` it reads) also its suggested
+    department."""
     timers = timers or []
+    suggestion = suggest(session, case, mentions[0].text if mentions else "") \
+        if suggest is not None and session is not None else None
     return CaseDetailOut(
-        **_case_fields(case, timers, now),
+        **_case_fields(case, timers, now), suggested_department=suggestion,
         mentions=[mention_out(m) for m in mentions],
         timeline=[TimelineEntryOut(id=e.id, type=e.type, at=e.at, actor_type=e.actor_type, actor=e.actor,
                                    data=e.data) for e in events],

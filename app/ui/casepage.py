@@ -15,7 +15,7 @@ from app.auth.service import Principal
 from app.cases.lifecycle import CaseState, allowed_actions
 from app.cases.models import Case, CaseEvent, format_ref
 from app.cases.queries import case_thread, timers_of
-from app.cases.schemas import case_detail_out
+from app.cases.schemas import SuggestDepartment, SuggestedDepartmentOut, case_detail_out
 from app.delivery.models import Delivery
 from app.ingest.models import StoredMention
 from app.kernel.clock import utc_now
@@ -78,6 +78,8 @@ class CaseView:
     linked: str | None
     merged_into: str | None
     followers: str
+    suggestion: SuggestedDepartmentOut | None = None
+    suggestion_name: str | None = None
 
     @staticmethod
     def safe_url(url: object) -> str | None:
@@ -109,11 +111,15 @@ class CaseView:
 
 
 def build_case_view(session: Session, case: Case, *, principal: Principal, ruleset: RuleSet,
-                    now: datetime | None = None) -> CaseView:
-    """The case page's content for `principal` (a user)."""
+                    now: datetime | None = None, suggest: SuggestDepartment | None = None) -> CaseView:
+    """The case page's content for `principal` (a user); with `suggest`, the suggested department."""
     now = now or utc_now()
     mentions, events = case_thread(session, case)
-    detail = case_detail_out(case, mentions, events, timers_of(session, [case.id]).get(case.id, []), now)
+    detail = case_detail_out(case, mentions, events, timers_of(session, [case.id]).get(case.id, []), now,
+                             suggest=suggest, session=session)
+    suggested = detail.suggested_department
+    suggested_name = ruleset.departments[suggested.department].name \
+        if suggested is not None and suggested.department in ruleset.departments else None
     first_text = mentions[0].text if mentions else ""
     spans = [(s.start, s.end, s.rule_id) for s in detail.routing.spans]
     state = CaseState(status=Status(case.status), department=case.department, triage=ruleset.triage_department,
@@ -135,6 +141,7 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
         linked=format_ref(case.linked_case_id) if case.linked_case_id else None,
         merged_into=format_ref(case.merged_into_id) if case.merged_into_id else None,
         followers=f"{followers:,}".replace(",", "\u202f") if isinstance(followers, int) else "—",
+        suggestion=suggested, suggestion_name=suggested_name or (suggested.department if suggested else None),
     )
 
 

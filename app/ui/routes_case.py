@@ -28,6 +28,7 @@ from app.cases.action_routes import (
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_visible_case
 from app.cases.queries import get_visible_case
+from app.cases.schemas import SuggestDepartment
 from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.ui.casepage import CaseView, build_case_view
@@ -70,17 +71,25 @@ def _context(request: Request, info: SessionInfo, view: CaseView, **extra: Any) 
     return {"v": view, "nav": "queue", "back_query": back if back.startswith("?") else "", **extra}
 
 
-def _load_view(session: Session, info: SessionInfo, ref: str, ruleset: RuleSet) -> CaseView:
+def suggester(request: Request) -> SuggestDepartment | None:
+    """The app's suggested-department function (None in an app without one)."""
+    found: SuggestDepartment | None = getattr(request.app.state, "suggest_department", None)
+    return found
+
+
+def _load_view(session: Session, info: SessionInfo, ref: str, ruleset: RuleSet,
+               suggest: SuggestDepartment | None = None) -> CaseView:
     case = get_visible_case(session, info.principal, ref)
     if case is None:
         raise UiError(404, "error.not_found", "error.no_case")
-    return build_case_view(session, case, principal=info.principal, ruleset=ruleset, now=utc_now())
+    return build_case_view(session, case, principal=info.principal, ruleset=ruleset, now=utc_now(),
+                           suggest=suggest)
 
 
 @router.get("/cases/{ref}", response_class=HTMLResponse)
 async def case_page(request: Request, ref: str, info: UiUser, done: str | None = None) -> Response:
     ruleset: RuleSet = request.app.state.rules.current
-    view = await in_transaction(request, lambda s: _load_view(s, info, ref.upper(), ruleset))
+    view = await in_transaction(request, lambda s: _load_view(s, info, ref.upper(), ruleset, suggester(request)))
     t = translator(info.language)
     flash = t.optional(f"done.{done}", "") or None if done else None
     return render(request, info, "case.html", _context(request, info, view, flash=flash), t=t)
@@ -117,7 +126,8 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
                                    ruleset=ruleset, now=utc_now())
             except DomainError as exc:
                 failure = problem_of(exc)
-        view = build_case_view(session, case, principal=info.principal, ruleset=ruleset) if failure else None
+        view = build_case_view(session, case, principal=info.principal, ruleset=ruleset,
+                               suggest=suggester(request)) if failure else None
         return case.ref, view, failure
 
     case_ref, view, failure = await in_transaction(request, work)
@@ -142,7 +152,7 @@ async def live_case(request: Request, ref: str, info: UiUser) -> StreamingRespon
     subscription = broadcaster.subscribe()
 
     def sections(session: Session) -> tuple[int, dict[str, Any]]:
-        view = _load_view(session, info, ref.upper(), ruleset)
+        view = _load_view(session, info, ref.upper(), ruleset, suggester(request))
         local = {**context, **_context(request, info, view)}
         html = {name: render_fragment(f"_case_{name}.html", local) for name in SECTIONS}
         return view.case.id, {"sections": html, "allowed": " ".join(view.allowed), "status": view.case.status}

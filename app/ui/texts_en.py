@@ -50,6 +50,8 @@ EN: dict[str, str] = {
     "case.author": "Author", "case.handle": "Handle", "case.name": "Name", "case.followers": "Followers",
     "case.verified": "Verified", "case.earlier": "Earlier cases on {channel}",
     "case.no_earlier": "No earlier cases of this author on this channel.", "case.routing": "Why it was routed here",
+    "routing.suggested": "No rule decided this case. Earlier cases like it went to {department} "
+                         "({confidence} confidence, from {examples} such cases): a suggestion, not a handoff.",
     "case.actions": "Actions", "case.more_actions": "More actions",
     "case.changed": "This case was updated.", "case.changed_keep": "This case was updated; reload to see new actions.",
     "routing.deciding": "Deciding rule", "routing.defaults": "none (defaults)", "routing.matched": "Matched rules",

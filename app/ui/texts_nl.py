@@ -54,7 +54,10 @@ NL: dict[str, str] = {
     "case.author": "Auteur", "case.handle": "Account", "case.name": "Naam", "case.followers": "Volgers",
     "case.verified": "Geverifieerd", "case.earlier": "Eerdere cases op {channel}",
     "case.no_earlier": "Geen eerdere cases van deze auteur op dit kanaal.",
-    "case.routing": "Waarom hierheen gerouteerd", "case.actions": "Acties", "case.more_actions": "Meer acties",
+    "case.routing": "Waarom hierheen gerouteerd",
+    "routing.suggested": "Geen regel besliste over deze case. Eerdere cases zoals deze gingen naar {department} "
+                         "({confidence} zekerheid, uit {examples} zulke cases): een suggestie, geen overdracht.",
+    "case.actions": "Acties", "case.more_actions": "Meer acties",
     "case.changed": "Deze case is bijgewerkt.",
     "case.changed_keep": "Deze case is bijgewerkt; laad opnieuw voor de nieuwe acties.",
     "routing.deciding": "Beslissende regel", "routing.defaults": "geen (standaard)",

@@ -32,7 +32,8 @@ def department(name: str) -> Principal:
 
 @dataclass(frozen=True)
 class Step:
-    """A handoff by an agent (`by=None`) or a reroute by the owning department (`by` its id)."""
+    """A handoff to `to` by an agent (`by=None`), a reroute by the owning department (`by` its id;
+    `to=None`: back to triage), or with neither an agent's `resolve`."""
 
     to: str | None
     by: str | None = None
@@ -53,7 +54,10 @@ def seed(sessions: sessionmaker[Session], ruleset: RuleSet, cases: Sequence[tupl
             [ref] = result.cases
             case = session.get_one(Case, int(ref[3:]))
             for step in steps:
-                if step.by is None:
+                if step.to is None and step.by is None:
+                    perform_action(session, case, ActionRequest("resolve", {}), principal=AGENT, ruleset=ruleset,
+                                   now=now)
+                elif step.by is None:
                     request = ActionRequest("handoff", {"department": step.to, "reason": "belongs there"})
                     perform_action(session, case, request, principal=AGENT, ruleset=ruleset, now=now)
                 else:
