@@ -28,7 +28,7 @@ def case_records(session: Session, *, start: datetime, end: datetime) -> list[Ca
         first = (select(func.min(StoredMention.id)).where(StoredMention.case_id.in_(chunk))
                  .group_by(StoredMention.case_id))
         texts.update(session.execute(select(StoredMention.case_id, StoredMention.text)
-                                     .where(StoredMention.id.in_(first))).tuples().all())
+                                     .where(StoredMention.id.in_(first))).all())
         for case_id, type_, actor_type, data in session.execute(
                 select(CaseEvent.case_id, CaseEvent.type, CaseEvent.actor_type, CaseEvent.data)
                 .where(CaseEvent.case_id.in_(chunk), CaseEvent.type.in_(ROUTING_EVENTS)).order_by(CaseEvent.id)):
