@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +23,15 @@ from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.settings import Settings
 from tests.support import ApiClient, Signer, make_user_token
+
+# Property tests in CI (`CI=true`, as `.ci/run` runs) draw the same examples on every run: a red CI is
+# a bug in the change, never a lucky draw, and nothing depends on the machine's speed. Elsewhere they
+# draw anew each run (and keep what failed in .hypothesis/), which finds more; `HYPOTHESIS_PROFILE=ci`
+# reproduces CI's draws.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                                 or ("ci" if os.environ.get("CI", "").lower() in ("true", "1") else "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 BASIC_RULES = REPO / "tests" / "fixtures" / "routing_basic"
