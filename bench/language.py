@@ -72,11 +72,11 @@ def candidates() -> dict[str, Callable[[], Callable[[str], str | None]]]:
     found: dict[str, Callable[[], Callable[[str], str | None]]] = {}
 
     def chosen() -> Callable[[str], str | None]:
-        from app.ingest.language import LanguageDetector
+        from app.mentions.language import LanguageDetector
 
         return LanguageDetector().detect
 
-    found["chosen: py3langid, 12 languages, p ≥ 0.5, noise stripped (app.ingest.language)"] = chosen
+    found["chosen: py3langid, 12 languages, p ≥ 0.5, noise stripped (app.mentions.language)"] = chosen
     try:
         import lingua
 

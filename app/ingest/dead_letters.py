@@ -62,7 +62,7 @@ def replay_dead_letter(session: Session, letter: InboundDeadLetter, *, ruleset: 
         raise Conflict(f"connector {letter.connector!r} is no longer a configured platform connector", allowed=[])
     parsed = parse_platform_body(connector, letter.body)
     result = ingest_mentions(session, ruleset=ruleset, connector=letter.connector, items=parsed.items,
-                             received_at=now, detect_language=True)
+                             received_at=now)
     result.dead_lettered = len(parsed.failures)
     letter.replays += 1
     letter.last_result = result.to_json()

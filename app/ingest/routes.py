@@ -117,7 +117,7 @@ async def _receive_platform(request: Request, ruleset: RuleSet, config: Connecto
     except VerificationError as exc:
         raise InvalidSignature(str(exc)) from exc
     parsed = parse_platform_body(config, body)
-    result = await run_in_threadpool(_ingest, request, ruleset, config.name, parsed.items, True,
+    result = await run_in_threadpool(_ingest, request, ruleset, config.name, parsed.items,
                                      (config, body, parsed, headers.get("content-type")))
     log.info("ingested", extra={"connector": config.name, "accepted": result.accepted, "updated": result.updated,
                                 "ignored": result.ignored, "dead_lettered": result.dead_lettered,
@@ -125,7 +125,7 @@ async def _receive_platform(request: Request, ruleset: RuleSet, config: Connecto
     return result.to_json()
 
 
-def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any], detect_language: bool = False,
+def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any],
             dead: tuple[Connector, bytes, Parsed, str | None] | None = None) -> IngestResult:
     """One transaction; a unique-key race with a concurrent delivery of the same mention is retried,
     and the retry sees that mention as a duplicate. Parts of an authentic body that did not parse
@@ -135,7 +135,7 @@ def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any]
             with transaction(request.app.state.sessions) as session:
                 now = utc_now()
                 result = ingest_mentions(session, ruleset=ruleset, connector=connector, items=items,
-                                         received_at=now, detect_language=detect_language)
+                                         received_at=now)
                 if dead is not None and dead[2].failures:
                     config, body, parsed, content_type = dead
                     keep_dead_letter(session, connector=config.name, kind=config.kind, body=body,

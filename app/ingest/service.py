@@ -21,6 +21,7 @@ from app.ingest.adapters.common import EditedItem, IgnoredItem, Item, RemovedIte
 from app.ingest.models import MentionEnrichment, StoredMention
 from app.ingest.standard import ParsedItem
 from app.ingest.threading import find_thread_case, lock_thread
+from app.mentions.language import with_detected_language
 from app.mentions.model import Mention
 from app.rules import Decision, RuleSet, classify
 
@@ -43,7 +44,7 @@ class IngestResult:
 
 
 def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items: Sequence[Item],
-                    received_at: datetime, detect_language: bool = False) -> IngestResult:
+                    received_at: datetime) -> IngestResult:
     """Apply the events of one delivery, in order.
 
     - a new mention is stored and joins or opens a case; one already stored for this connector (or
@@ -53,8 +54,9 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
       seen is stored as a new mention;
     - a removal marks the stored mention removed (`updated`; again: duplicate; never seen: ignored);
     - an ignored event is counted and nothing is stored.
-    With `detect_language` a mention without a language gets the detected one before it is
-    classified. A mention flagged for enrichment gets a job that completes it after the commit.
+    A mention without a language, from any connector, gets the detected one before it is
+    classified (so rules on `language` fire for a listening tool's mentions as for a platform's).
+    A mention flagged for enrichment gets a job that completes it after the commit.
     """
     result = IngestResult()
     config = ruleset.connectors.get(connector)
@@ -68,7 +70,7 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
         elif isinstance(item, RemovedItem):
             _remove(session, known.get(item.external_id), item, received_at, result)
         elif isinstance(item, EditedItem):
-            mention = _with_language(item.mention, detect_language)
+            mention = with_detected_language(item.mention)
             stored = known.get(mention.external_id)
             if stored is None:
                 _add(session, ruleset, connector, ParsedItem(mention, item.raw), received_at, result, known)
@@ -77,7 +79,7 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
         elif item.mention.external_id in known:
             result.duplicates += 1
         else:
-            parsed = ParsedItem(_with_language(item.mention, detect_language), item.raw)
+            parsed = ParsedItem(with_detected_language(item.mention), item.raw)
             _add(session, ruleset, connector, parsed, received_at, result, known)
     session.flush()
     return result
@@ -91,14 +93,6 @@ def _with_account(item: Item, default: str | None) -> Item:
     found = (item.mention.extra or {}).get("account_id")
     account = found if isinstance(found, str) and found else default
     return dataclasses.replace(item, mention=dataclasses.replace(item.mention, account=account))
-
-
-def _with_language(mention: Mention, detect: bool) -> Mention:
-    if not detect or mention.language is not None or not mention.text.strip():
-        return mention
-    from app.ingest.language import detect_language
-
-    return dataclasses.replace(mention, language=detect_language(mention.text))
 
 
 def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, received_at: datetime,

@@ -1,4 +1,4 @@
-"""Language detection for mentions whose platform gives no language.
+"""Language detection for mentions that arrive without a language (any connector).
 
 Uses py3langid (the maintained fork of langid.py): its model ships inside the wheel, so nothing is
 downloaded at run time. On short Dutch and English posts it was the most accurate and by far the
@@ -11,9 +11,12 @@ per process, on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import Any
+
+from app.mentions.model import Mention
 
 LANGUAGES = ("nl", "en", "de", "fr", "es", "it", "pt", "tr", "pl", "ar", "ro", "uk")
 MIN_LETTERS = 3
@@ -58,3 +61,12 @@ def detect_language(text: str) -> str | None:
             if _shared is None:
                 _shared = LanguageDetector()
     return _shared.detect(text)
+
+
+def with_detected_language(mention: Mention) -> Mention:
+    """`mention` with the detected language when it carries none and has text; otherwise unchanged.
+    What every connector's mentions go through at ingest, and what `rules eval` applies, so both
+    see the same language."""
+    if mention.language is not None or not mention.text.strip():
+        return mention
+    return dataclasses.replace(mention, language=detect_language(mention.text))
