@@ -1,4 +1,4 @@
-"""`webcare rules check|test|explain|show|replay` (SPEC §4). The imperative shell around the rule engine:
+"""`webcare rules check|test|explain|show|replay|eval` (SPEC §4). The imperative shell around the rule engine:
 it reads files, the clock and the terminal; everything it calls is pure."""
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ import typer
 from pydantic import ValidationError
 
 from app.kernel.clock import utc_now
+from app.mentions.language import with_detected_language
 from app.mentions.model import Author, Mention
 from app.mentions.schema import MentionIn
 from app.rules import jsonschema, report
 from app.rules.cli_db import hit_totals, replay_command
 from app.rules.decision import RuleTestResult
+from app.rules.eval_render import render_report
+from app.rules.evaluation import report as eval_report
 from app.rules.explain import explain, render_text
 from app.rules.hits import HitCount
+from app.rules.labelled import read_labelled, run_labelled
 from app.rules.loader import check_ruleset
 from app.rules.model import RuleSet
 from app.rules.problems import count
@@ -38,15 +42,15 @@ class Format(StrEnum):
     json = "json"
 
 
-def ruleset_or_exit(directory: Path) -> RuleSet:
+def ruleset_or_exit(directory: Path, exit_code: int = 1) -> RuleSet:
     """The rule set in `directory` for commands that need one; when the folder has errors, print
-    each (`PATH:LINE:COL: error: ...`) on stderr and exit 1."""
+    each (`PATH:LINE:COL: error: ...`) on stderr and exit with `exit_code`."""
     ruleset, problems = check_ruleset(directory)
     if ruleset is None:
         for problem in problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"{directory} has errors; fix them (`webcare rules check`) first", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(exit_code)
     return ruleset
 
 
@@ -120,6 +124,37 @@ def explain_command(
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         typer.echo(render_text(result, mention.text))
+
+
+@rules_app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="Labelled mentions, JSON Lines (routing_rules/README.md).")],
+    directory: DirArg = DEFAULT_DIR,
+    minimum: Annotated[float | None, typer.Option("--min", min=0, max=1,
+                                                  help="Exit 1 when clear-cut accuracy is below this.")] = None,
+    output: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Route labelled mentions and score the decisions: accuracy, per department, confusion
+    matrix, precision and recall, misses. Exit 1 below --min, 2 on a bad file or folder."""
+    ruleset = ruleset_or_exit(directory, exit_code=2)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage_error(f"cannot read {file}: {exc}")
+    items, bad_lines = read_labelled(text, str(file), ruleset.departments)
+    if bad_lines:
+        for bad in bad_lines:
+            typer.echo(str(bad), err=True)
+        typer.echo(f"{len(bad_lines)} problem(s) in {file}; nothing was scored", err=True)
+        raise typer.Exit(2)
+    outcomes = run_labelled(ruleset, items, now=utc_now(), prepare=with_detected_language)
+    result = eval_report(outcomes, list(ruleset.departments))
+    if output is Format.json:
+        typer.echo(json.dumps({**result.to_json(), "file": str(file), "ruleset_version": ruleset.version,
+                               "min": minimum, "passed": result.passes(minimum)}, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_report(result, path=str(file), minimum=minimum))
+    raise typer.Exit(0 if result.passes(minimum) else 1)
 
 
 @rules_app.command()
