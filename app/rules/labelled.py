@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.kernel.vocabulary import PRIORITIES
 from app.mentions.model import Mention
 from app.mentions.schema import MentionIn
 from app.rules.evaluate import classify
 from app.rules.evaluation import Outcome
-from app.rules.model import PRIORITY_LEVELS, RuleSet
+from app.rules.model import RuleSet
 from app.rules.schema_tests import parse_instant
 
 LINE_KEYS = ("mention", "now", "department", "ambiguous", "priority", "category", "note")
@@ -110,8 +111,8 @@ def _labelled(data: Any, number: int, departments: Collection[str], found: list[
     if "ambiguous" in data and not isinstance(ambiguous, bool):
         found.append("ambiguous: expected true or false")
     priority = _text(data, "priority", found)
-    if priority is not None and priority not in PRIORITY_LEVELS:
-        found.append(f"priority: '{priority}' is not one of {', '.join(PRIORITY_LEVELS)}")
+    if priority is not None and priority not in PRIORITIES:
+        found.append(f"priority: '{priority}' is not one of {', '.join(PRIORITIES)}")
     category, note, now = _text(data, "category", found), _text(data, "note", found), _now(data, found)
     mention = _mention(data.get("mention"), number, found) if "mention" in data else None
     if found or mention is None or department is None:
