@@ -23,7 +23,7 @@ from app.ingest.routes import router as ingest_router
 from app.kernel.clock import utc_now
 from app.learning.department_model import ModelCache, department_suggester
 from app.learning.routes import router as reports_router
-from app.mentions.language import warm_up_in_background
+from app.mentions.language import warm_up as warm_up_language_detection
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware, protect_logs
@@ -119,7 +119,7 @@ def api_shell() -> FastAPI:
 
             call_first_on_shutdown_signal(close_all_streams)
 
-            warm_up_in_background()
+            warm_up_language_detection()
         if settings is not None and settings.workers_enabled:
             from app.workers import Workers
 

@@ -63,11 +63,10 @@ def detect_language(text: str) -> str | None:
     return _shared.detect(text)
 
 
-def warm_up_in_background() -> None:
-    """Build the shared detector in a daemon thread, so that the first mention without a language
-    does not pay the model's load (about a second, more on a busy machine) inside a request; a
-    request that comes sooner waits for the same load instead of starting a second one."""
-    threading.Thread(target=detect_language, args=("warm up",), name="language-warm-up", daemon=True).start()
+def warm_up() -> None:
+    """Build the shared detector now (about a second, more on a busy machine), so that the first
+    mention without a language does not pay the model's load inside its request."""
+    detect_language("warm up")
 
 
 def with_detected_language(mention: Mention) -> Mention:
