@@ -4,8 +4,9 @@ from app.auth.models import ApiToken, IdempotencyKey, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
-from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
+from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.learning.models import RoutingModel
+from app.mentions.stored import StoredMention
 from app.replies.models import PlatformReply
 from app.rules.models import RuleHit, RuleProcess, RuleReloadRequest
 from app.sla.models import SlaTimer

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app.db import make_engine
 from app.delivery.signing import sign_payload
-from app.ingest.models import StoredMention
+from app.mentions.stored import StoredMention
 from tests.dbutil import scratch_database_url
 from tests.test_service_e2e import launch_service
 

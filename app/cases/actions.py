@@ -17,9 +17,9 @@ from app.cases.locking import lock_case
 from app.cases.models import Case, parse_ref
 from app.cases.service import record_event, set_owner
 from app.delivery.outbox import emit
-from app.ingest.models import StoredMention
 from app.kernel.errors import Conflict, Forbidden, InvalidInput
 from app.kernel.vocabulary import Status
+from app.mentions.stored import StoredMention
 from app.replies.service import queue_reply
 from app.rules import RuleSet
 from app.sla.hooks import on_action

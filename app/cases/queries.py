@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.service import Principal
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
-from app.ingest.models import StoredMention
 from app.kernel.clock import utc_now
 from app.kernel.json_input import MAX_ID
+from app.mentions.stored import StoredMention
 from app.sla.models import SlaTimer
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "due")
@@ -151,12 +151,15 @@ def decode_cursor(cursor: str, *, nullable: bool = False) -> tuple[datetime, int
         raise BadQuery("cursor", "the cursor is not valid; start again without one") from exc
 
 
+def value_conditions(filters: object, fields: Sequence[str]) -> list[ColumnElement[bool]]:
+    """`Case.<field> IN (<filters.field>)` for each of `fields` that `filters` sets: the SQL side of
+    a value filter, named by the case field it tests (the queue index tests its entries' field of
+    the same name: `app.ui.queue_index.select_entries`)."""
+    return [getattr(Case, name).in_(chosen) for name in fields if (chosen := getattr(filters, name))]
+
+
 def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for column, values in ((Case.status, f.status), (Case.department, f.department),
-                           (Case.priority, f.priority), (Case.channel, f.channel), (Case.account, f.account)):
-        if values:
-            conditions.append(column.in_(values))
+    conditions = value_conditions(f, ("status", "department", "priority", "channel", "account"))
     if f.tag:
         conditions.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag.in_(f.tag)))
     if f.assignee:
@@ -166,7 +169,7 @@ def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[C
     if f.due_within is not None:
         conditions.append(Case.due_at <= (f.now or utc_now()) + f.due_within)
     if f.q and f.q.strip():
-        conditions.append(_search(f.q.strip()))
+        conditions.append(search_condition(f.q.strip()))
     return conditions
 
 
@@ -181,7 +184,7 @@ def _assignee_condition(session: Session, principal: Principal, value: str) -> C
     return Case.assignee_id == user_id if user_id is not None else false()
 
 
-def _search(q: str) -> ColumnElement[bool]:
+def search_condition(q: str) -> ColumnElement[bool]:
     """Case ref, text of any mention, or the author's handle or name (case-insensitive substring)."""
     pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     in_mentions = exists().where(

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent, format_ref
-from app.ingest.models import StoredMention
 from app.kernel.clock import utc_now
+from app.mentions.stored import StoredMention
 from app.sla.models import SlaTimer
 
 

@@ -26,11 +26,12 @@ from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import record_event
 from app.db import transaction
-from app.ingest.models import MentionEnrichment, StoredMention
+from app.ingest.models import MentionEnrichment
 from app.ingest.platform_ids import InvalidPlatformId, graph_id
 from app.ingest.reclassify import reclassify_case, untouched
 from app.kernel.clock import utc_now
 from app.mentions.language import detect_language
+from app.mentions.stored import StoredMention
 from app.rules.holder import RuleSetHolder
 from app.secrets import SecretStore
 

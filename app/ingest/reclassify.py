@@ -11,24 +11,11 @@ from sqlalchemy.orm import Session
 from app.cases.models import Case, CaseEvent
 from app.cases.service import add_tags, record_event, routing_json, set_owner
 from app.delivery.outbox import emit
-from app.ingest.models import StoredMention
-from app.mentions.model import Attachment, Author, Mention
+from app.mentions.stored import StoredMention, as_mention
 from app.rules import RuleSet, classify
 from app.sla.hooks import on_action
 
 UNTOUCHED_ACTORS = ("rule", "system", "customer")
-
-
-def stored_mention(row: StoredMention) -> Mention:
-    """The pure mention a stored row holds (what the rules evaluate)."""
-    return Mention(
-        external_id=row.external_id, channel=row.channel, text=row.text, url=row.url, language=row.language,
-        is_private=row.is_private, conversation_id=row.conversation_id, in_reply_to=row.in_reply_to,
-        author=Author(id=row.author_id, handle=row.author_handle, name=row.author_name,
-                      followers=row.author_followers, verified=row.author_verified),
-        attachments=tuple(Attachment(str(a.get("type")), url=a.get("url"), id=a.get("id")) for a in row.attachments),
-        posted_at=row.posted_at, extra=row.extra, account=row.account,
-    )
 
 
 def untouched(session: Session, case: Case, row: StoredMention) -> bool:
@@ -44,7 +31,7 @@ def untouched(session: Session, case: Case, row: StoredMention) -> bool:
 def reclassify_case(session: Session, case: Case, row: StoredMention, *, ruleset: RuleSet, now: datetime) -> bool:
     """Route `case` as the rules decide for the completed `row` now; returns whether anything
     changed. Tags are only added; a new owner receives the case as from a rule's handoff."""
-    decision = classify(ruleset, stored_mention(row), row.received_at, connector=row.connector)
+    decision = classify(ruleset, as_mention(row), row.received_at, connector=row.connector)
     row.decision = decision.to_json()
     before = {"department": case.department, "category": case.category, "priority": case.priority,
               "sla_policy": case.sla_policy, "tags": list(case.tags)}

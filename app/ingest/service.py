@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from app.cases.locking import lock_existing_case
 from app.cases.service import add_mention_to_case, open_case, record_event
 from app.ingest.adapters.common import EditedItem, IgnoredItem, Item, RemovedItem
-from app.ingest.models import MentionEnrichment, StoredMention
+from app.ingest.models import MentionEnrichment
 from app.ingest.standard import ParsedItem
 from app.ingest.threading import find_thread_case, lock_thread
 from app.mentions.language import with_detected_language
 from app.mentions.model import Mention
+from app.mentions.stored import StoredMention, attachments_json, new_stored_mention
 from app.rules import Decision, RuleSet, classify
 
 
@@ -108,7 +109,7 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
         case = match.case
         add_mention_to_case(session, case, mention_external_id=mention.external_id, decision=decision,
                             ruleset=ruleset, now=received_at, joined_by=match.reason)
-    row = _row(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
+    row = new_stored_mention(mention, item.raw, connector=connector, case_id=case.id, decision=decision.to_json(),
                received_at=received_at)
     session.add(row)
     known[mention.external_id] = row
@@ -126,7 +127,7 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
 
 def _edit(session: Session, stored: StoredMention, mention: Mention, item: EditedItem, received_at: datetime,
           result: IngestResult) -> None:
-    attachments = _attachments(mention)
+    attachments = attachments_json(mention)
     if stored.text == mention.text and stored.attachments == attachments:
         result.duplicates += 1
         return
@@ -171,22 +172,3 @@ def _stored_by_id(session: Session, connector: str, external_ids: set[str | None
     rows = session.scalars(select(StoredMention).where(StoredMention.connector == connector,
                                                        StoredMention.external_id.in_(external_ids)))
     return {row.external_id: row for row in rows}
-
-
-def _attachments(mention: Mention) -> list[dict[str, Any]]:
-    return [{k: v for k, v in (("type", a.type), ("url", a.url), ("id", a.id)) if v is not None}
-            for a in mention.attachments]
-
-
-def _row(mention: Mention, raw: Any, *, connector: str, case_id: int, decision: dict[str, Any],
-         received_at: datetime) -> StoredMention:
-    author = mention.author
-    return StoredMention(
-        case_id=case_id, connector=connector, external_id=mention.external_id, channel=mention.channel,
-        text=mention.text, url=mention.url, language=mention.language, is_private=mention.is_private,
-        conversation_id=mention.conversation_id, in_reply_to=mention.in_reply_to,
-        author_id=author.id, author_handle=author.handle, author_name=author.name,
-        author_followers=author.followers, author_verified=author.verified,
-        attachments=_attachments(mention), extra=mention.extra, account=mention.account, raw=raw, decision=decision,
-        received_at=received_at, posted_at=mention.posted_at,
-    )

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from app.cases.locking import lock_case, lock_existing_case
 from app.cases.models import Case
 from app.cases.service import author_key
-from app.ingest.models import StoredMention
 from app.mentions.model import Mention
+from app.mentions.stored import StoredMention
 
 AUTHOR_WINDOW = timedelta(hours=24)
 MAX_MERGE_HOPS = 20

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent, format_ref
-from app.ingest.models import StoredMention
 from app.learning.history import MOVES, CaseRecord, EventRecord
+from app.mentions.stored import StoredMention
 
 ROUTING_EVENTS = ("created", "reclassified", *sorted(MOVES))
 CHUNK = 1000

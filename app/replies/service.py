@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import add_tags, record_event
-from app.ingest.models import StoredMention
+from app.mentions.stored import StoredMention
 from app.replies.models import PlatformReply
 from app.replies.targets import ReplyTo, plan_reply
 from app.rules import RuleSet

@@ -33,15 +33,14 @@ def replay_stored(session: Session, baseline: RuleSet, candidate: RuleSet, *, si
     """The mentions received since `since` (the newest `limit` of them), newest first, each
     classified as it was received (its own `received_at`, its connector) by both rule sets."""
     from app.cases.models import format_ref
-    from app.ingest.models import StoredMention
-    from app.ingest.reclassify import stored_mention
+    from app.mentions.stored import StoredMention, as_mention
 
     query = (select(StoredMention).where(StoredMention.received_at >= since)
              .order_by(StoredMention.received_at.desc(), StoredMention.id.desc()))
     if limit is not None:
         query = query.limit(limit)
     for row in session.scalars(query.execution_options(yield_per=500)):
-        mention = stored_mention(row)
+        mention = as_mention(row)
         yield Replayed(format_ref(row.case_id), row.external_id, row.text,
                        classify(baseline, mention, row.received_at, connector=row.connector),
                        classify(candidate, mention, row.received_at, connector=row.connector))
@@ -49,7 +48,7 @@ def replay_stored(session: Session, baseline: RuleSet, candidate: RuleSet, *, si
 
 def count_stored(session: Session, *, since: datetime, limit: int | None) -> int:
     """How many mentions `replay_stored` will yield (for the progress bar)."""
-    from app.ingest.models import StoredMention
+    from app.mentions.stored import StoredMention
 
     total = session.scalar(select(func.count()).select_from(StoredMention)
                            .where(StoredMention.received_at >= since)) or 0

@@ -17,9 +17,9 @@ from app.cases.models import Case, CaseEvent, format_ref
 from app.cases.queries import case_thread, timers_of
 from app.cases.schemas import SuggestDepartment, SuggestedDepartmentOut, case_detail_out
 from app.delivery.models import Delivery
-from app.ingest.models import StoredMention
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Status
+from app.mentions.stored import StoredMention
 from app.rules import RuleSet
 from app.ui.highlight import Segment, highlight, matched_words
 from app.ui.timers import TimerView, nearest_timer, timer_views

@@ -19,14 +19,17 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
 from app.cases.models import Case
-from app.cases.queries import _search, timers_of
+from app.cases.queries import search_condition, timers_of, value_conditions
 from app.cases.schemas import current_timers
-from app.ingest.models import StoredMention
 from app.kernel.vocabulary import ACTIVE_STATUSES, PRIORITIES, STATUSES
+from app.mentions.stored import StoredMention
 
 SLA_STATES = ("warned", "breached")
 ASSIGNEE_VALUES = ("me", "none")
 QUEUE_LIMIT = 50  # what an agent scans; the total and the counts say how many more there are
+VALUE_FILTERS = ("department", "channel", "priority", "account")
+"""The queue's value filters, each named by the case field it tests: `queue_conditions` derives the
+SQL from them (`Case.<field>`), `app.ui.queue_index.select_entries` the in-memory test (`Entry.<field>`)."""
 
 
 def queue_order() -> tuple[ColumnElement[Any], ...]:
@@ -127,10 +130,7 @@ def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement
     statuses = f.statuses
     if statuses is not None:
         conditions.append(Case.status.in_(statuses))
-    for column, chosen in ((Case.department, f.department), (Case.channel, f.channel), (Case.priority, f.priority),
-                           (Case.account, f.account)):
-        if chosen:
-            conditions.append(column.in_(chosen))
+    conditions += value_conditions(f, VALUE_FILTERS)
     if f.assignee == "none":
         conditions.append(Case.assignee_id.is_(None))
     elif f.assignee == "me":
@@ -138,7 +138,7 @@ def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement
     if f.sla:
         conditions.append(sla_condition(f.sla))
     if f.q:
-        conditions.append(_search(f.q))
+        conditions.append(search_condition(f.q))
     return conditions
 
 

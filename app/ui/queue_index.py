@@ -42,10 +42,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.cases.models import Case, CaseEvent, CaseTag, parse_ref
 from app.db import transaction
-from app.ingest.models import StoredMention
 from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
+from app.mentions.stored import StoredMention
 from app.sla.models import SlaTimer
-from app.ui.queue import SLA_STATES, QueueCounts, QueueFilter, sort_text
+from app.ui.queue import SLA_STATES, VALUE_FILTERS, QueueCounts, QueueFilter, sort_text
 
 log = logging.getLogger(__name__)
 CHUNK = 1000  # ids per IN list
@@ -98,8 +98,7 @@ def sort_key(case_id: int, due_at: datetime | None, priority: str, created_at: d
     return (due_at is None, due, priority, created_at.replace(tzinfo=None), case_id)
 
 
-_STATUS, _DEPARTMENT, _CHANNEL = attrgetter("status"), attrgetter("department"), attrgetter("channel")
-_PRIORITY, _SLA, _ASSIGNEE, _TEXT = attrgetter("priority"), attrgetter("sla_state"), attrgetter("assignee_id"), \
+_STATUS, _SLA, _ASSIGNEE, _TEXT = attrgetter("status"), attrgetter("sla_state"), attrgetter("assignee_id"), \
     attrgetter("text")
 _FACET, _ACTIVE_ASSIGNEE, _ACCOUNT = attrgetter("facet"), attrgetter("active_assignee"), attrgetter("account")
 _ID, _KEY = attrgetter("id"), attrgetter("key")
@@ -192,10 +191,9 @@ def _keep(entries: Sequence[Entry], column: Callable[[Entry], Any], test: Callab
 def select_entries(entries: Sequence[Entry], f: QueueFilter, user_id: int | None) -> Sequence[Entry]:
     """Of `entries` (already those in the statuses `f` shows: `_Snapshot.with_statuses`), the ones
     that meet the other queue conditions of `f` (`app.ui.queue.queue_conditions`), in their order."""
-    for column, chosen in ((_DEPARTMENT, f.department), (_CHANNEL, f.channel), (_PRIORITY, f.priority),
-                           (_ACCOUNT, f.account)):
-        if chosen:
-            entries = _keep(entries, column, frozenset(chosen).__contains__)
+    for name in VALUE_FILTERS:
+        if chosen := getattr(f, name):
+            entries = _keep(entries, attrgetter(name), frozenset(chosen).__contains__)
     if f.assignee == "none":
         entries = _keep(entries, _ASSIGNEE, operator.is_, repeat(None))
     elif f.assignee == "me":

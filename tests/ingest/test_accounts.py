@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.ingest.models import StoredMention
+from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import PlatformPoster, platform_rules
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions

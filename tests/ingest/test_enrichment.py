@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ingest.enrichment import EnrichmentWorker, instagram_mention_content, retry_delay
-from app.ingest.models import MentionEnrichment, StoredMention
+from app.ingest.models import MentionEnrichment
 from app.kernel.clock import utc_now
+from app.mentions.stored import StoredMention
 from app.secrets import SecretStore
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import PlatformPoster, platform_rules

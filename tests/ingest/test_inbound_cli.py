@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from app.db import make_engine, make_sessionmaker, transaction
 from app.ingest.cli import inbound_app
 from app.ingest.dead_letters import keep_dead_letter
-from app.ingest.models import InboundDeadLetter, StoredMention
+from app.ingest.models import InboundDeadLetter
 from app.kernel.clock import utc_now
+from app.mentions.stored import StoredMention
 from app.migrate import upgrade_to_head
 from app.settings import get_settings
 from tests.conftest import BASIC_RULES

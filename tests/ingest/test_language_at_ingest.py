@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.ingest.models import StoredMention
+from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.support import ApiClient, Signer, mention, post_mentions
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent
-from app.ingest.models import InboundDeadLetter, MentionEnrichment, StoredMention
+from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.ingest.verification import hub_signature
+from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import SAMPLES, SHARED_SAMPLES, PlatformPoster, platform_rules
 from tests.support import ApiClient, make_user_token

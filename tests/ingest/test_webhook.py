@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent
-from app.ingest.models import StoredMention
+from app.mentions.stored import StoredMention
 from tests.support import ApiClient, Signer, mention, post_mentions
 
 

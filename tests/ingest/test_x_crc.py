@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
-from app.ingest.models import InboundDeadLetter, StoredMention
+from app.ingest.models import InboundDeadLetter
 from app.ingest.verification import VerificationError, verify_x_signature, x_signature
+from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import platform_rules
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.ingest.body import PLATFORM_MAX_BODY_BYTES
-from app.ingest.models import StoredMention
 from app.ingest.standard import MAX_BODY_BYTES as STANDARD_MAX_BODY_BYTES
 from app.ingest.verification import hub_signature
+from app.mentions.stored import StoredMention
 from app.web.body_limit import DEFAULT_MAX_BODY_BYTES
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import CONNECTORS_YAML, SAMPLES, platform_rules

@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.queries import encode_cursor
-from app.ingest.models import InboundDeadLetter, StoredMention
+from app.ingest.models import InboundDeadLetter
 from app.kernel.clock import utc_now
+from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import SAMPLES, PlatformPoster, platform_rules
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
