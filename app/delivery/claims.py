@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import UTCDateTime
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.delivery.schedule import Decision
+from app.jobs.leases import due_condition
 from app.kernel.timefmt import iso_z
 
 OPEN_STATUSES = ("pending", "delivering")
@@ -72,8 +73,7 @@ def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, wor
     transaction holds the single write lock (`BEGIN IMMEDIATE`). Guarantee: after the caller
     commits, each returned row is `delivering`, leased to `worker_id` until `now + lease`.
     """
-    due = or_(and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-              and_(Delivery.status == "delivering", Delivery.lease_until < now))
+    due = due_condition(Delivery, now=now, waiting="pending", working="delivering")
     # In the claim itself rather than a query of its own: one round trip fewer per claim.
     enabled = ~exists().where(Subscription.department == Delivery.department, Subscription.enabled.is_(False))
     claimed: list[Claimed] = []

@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
 from app.delivery.claims import AttemptResult, Claimed, bury_orphans, claim_due, record_results
-from app.delivery.schedule import Decision, Outcome, RetrySchedule, decide
+from app.delivery.schedule import DELIVERY_SCHEDULE, Decision, Outcome, decide
 from app.delivery.signing import sign_payload
+from app.jobs.retry import RetrySchedule
 from app.kernel.clock import utc_now
 from app.rules.holder import RuleSetHolder
 from app.rules.model import Webhook
@@ -113,7 +114,7 @@ class Dispatcher:
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timeout
-        self.schedule = schedule or RetrySchedule()
+        self.schedule = schedule or DELIVERY_SCHEDULE
         self.idle_seconds = idle_seconds
         self.sweep_seconds = sweep_seconds
         self._rng = rng or random.Random()

@@ -5,15 +5,16 @@ Delivery rules (Standard Webhooks): 2xx is success; redirects are not followed, 
 is honoured whenever a failed answer carries one, else the exponential backoff with jitter applies;
 failures are retried until the attempts run out, and then the delivery is dead (a dead letter).
 
-Nothing here reads the clock or draws its own random numbers: `now` and `rng` are passed in.
+Nothing here reads the clock or draws its own random numbers: `now` and `rng` are passed in. The
+retry mechanism (jitter, `Retry-After`) is `app.jobs.retry`; deliveries keep their own schedule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+
+from app.jobs.retry import RetrySchedule, Rng
 
 DEFAULT_DELAYS: tuple[timedelta, ...] = tuple(
     timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
@@ -22,45 +23,8 @@ THROTTLE_STATUSES = frozenset({429, 502, 504})
 GONE = 410
 
 
-class Rng(Protocol):
-    """What the schedule needs of a random source (`random.Random` fits)."""
-
-    def uniform(self, a: float, b: float) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RetrySchedule:
-    """`delays[n-1]` is the wait after the n-th failed attempt; one attempt more than there are
-    delays is allowed, so the default gives 11 attempts spread over about two days.
-
-    `jitter` spreads each wait uniformly over ±jitter of it, so endpoints that fail together do not
-    get their retries together. `max_retry_after` caps a receiver's `Retry-After`.
-    """
-
-    delays: tuple[timedelta, ...] = DEFAULT_DELAYS
-    jitter: float = 0.2
-    max_retry_after: timedelta = timedelta(hours=24)
-
-    def __post_init__(self) -> None:
-        if not self.delays or any(d < timedelta(0) for d in self.delays):
-            raise ValueError("a retry schedule needs at least one non-negative delay")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("jitter is a fraction in [0, 1)")
-
-    @property
-    def max_attempts(self) -> int:
-        return len(self.delays) + 1
-
-    def backoff(self, failed_attempts: int, rng: Rng) -> timedelta:
-        """The wait after `failed_attempts` (≥ 1) failures: the delay of that step ± jitter.
-
-        Guarantee: within [delay·(1-jitter), delay·(1+jitter)] of the step's delay (the last delay
-        repeats beyond the table)."""
-        if failed_attempts < 1:
-            raise ValueError("backoff follows at least one failed attempt")
-        base = self.delays[min(failed_attempts, len(self.delays)) - 1]
-        factor = rng.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else 1.0
-        return base * factor
+DELIVERY_SCHEDULE = RetrySchedule(DEFAULT_DELAYS)
+"""Deliveries: 11 attempts spread over about two days, ±20 % jitter, `Retry-After` capped at 24 h."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,27 +52,6 @@ class Decision:
     error: str | None = None
     disable: bool = False
     pause_until: datetime | None = None
-
-
-def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
-    """The instant a `Retry-After` header names: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-
-    Returns None for a missing or unreadable value; a date in the past, or 0 seconds, gives `now`.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return now + timedelta(seconds=int(text))
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment.tzinfo is None:  # RFC 5322 "-0000": UTC by definition for HTTP dates
-        moment = moment.replace(tzinfo=UTC)
-    return max(moment, now)
 
 
 def describe(outcome: Outcome) -> str:
@@ -142,8 +85,8 @@ def decide(outcome: Outcome, *, attempts: int, now: datetime, schedule: RetrySch
                         error=f"{reason}: the subscription is disabled until ops re-enable it")
     # A receiver's Retry-After is honoured on any failure it answers (503 carries it too), but only
     # the throttle statuses say the endpoint as a whole is overloaded.
-    asked = parse_retry_after(outcome.retry_after, now) if code is not None else None
-    due = min(asked, now + schedule.max_retry_after) if asked is not None else now + schedule.backoff(attempts, rng)
+    due = schedule.next_attempt_at(attempts, now=now, rng=rng,
+                                   retry_after=outcome.retry_after if code is not None else None)
     if code in THROTTLE_STATUSES:
         return Decision(status="pending", next_attempt_at=due, error=f"{reason}: throttled", pause_until=due)
     return Decision(status="pending", next_attempt_at=due, error=reason)

@@ -2,34 +2,32 @@
 reads the comment or caption from the Graph API and, if nobody has touched the case yet, routes
 the case again on the real text.
 
-The case is visible from the start (with an empty text). Jobs are claimed with a lease in a short
-transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL), the Graph API is called with no transaction
-open, and the outcome is recorded in another short transaction. A failed read is retried with
-exponential backoff (transport errors, 429, 5xx and Graph's transient codes); a refusal, a missing
+The case is visible from the start (with an empty text). Jobs are leased work (`app.jobs.leases`):
+claimed with a lease, the Graph API called with no transaction open, the outcome recorded in
+another short transaction. A failed read is retried with doubling delays and jitter, or when Graph's
+`Retry-After` says (transport errors, 429, 5xx and Graph's transient codes); a refusal, a missing
 token or too many attempts mark the job `failed` and say so on the case's timeline.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import record_event
-from app.db import transaction
 from app.ingest.models import MentionEnrichment
 from app.ingest.platform_ids import InvalidPlatformId, graph_id
 from app.ingest.reclassify import reclassify_case, untouched
-from app.kernel.clock import utc_now
+from app.jobs.leases import BatchWorker, due_condition, holds_lease, release, take_lease
+from app.jobs.retry import RetrySchedule, Rng
 from app.mentions.language import detect_language
 from app.mentions.stored import StoredMention
 from app.rules.holder import RuleSetHolder
@@ -101,11 +99,6 @@ def _graph_time(value: Any) -> datetime | None:
         return None
 
 
-def retry_delay(attempts: int, *, base: float, cap: float) -> timedelta:
-    """Exponential backoff: `base`, 2·`base`, 4·`base`, ... at most `cap` seconds."""
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
-
-
 def is_transient(status: int, body: Any) -> bool:
     """Whether a failed Graph call is worth retrying."""
     if status == 429 or status >= 500:
@@ -132,42 +125,43 @@ class Outcome:
     content: MentionContent | None = None
     error: str | None = None
     retry: bool = False
+    retry_after: str | None = None
 
 
 def claim_enrichments(session: Session, *, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[Job]:
     """Lease up to `limit` due jobs (pending and due, or leased with the lease run out)."""
-    due = or_(and_(MentionEnrichment.lease_until.is_(None), MentionEnrichment.next_attempt_at <= now),
-              MentionEnrichment.lease_until < now)
+    due = due_condition(MentionEnrichment, now=now, waiting="pending")
     rows = list(session.execute(
         select(MentionEnrichment, StoredMention.extra)
         .join(StoredMention, StoredMention.id == MentionEnrichment.mention_id)
-        .where(MentionEnrichment.status == "pending", due)
+        .where(due)
         .order_by(MentionEnrichment.next_attempt_at, MentionEnrichment.id).limit(limit)
         .with_for_update(skip_locked=True, of=MentionEnrichment)))
     jobs = []
     for job, extra in rows:
-        job.lease_owner, job.lease_until, job.updated_at = worker_id, now + lease, now
+        take_lease(job, worker_id=worker_id, now=now, lease=lease)
         jobs.append(Job(job.id, job.mention_id, job.connector, job.kind, job.attempts, dict(extra or {})))
     return jobs
 
 
 def record_enrichment(session: Session, outcome: Outcome, *, worker_id: str, rules: RuleSetHolder, now: datetime,
-                      max_attempts: int, base_delay: float, max_delay: float) -> None:
-    """Write one outcome (skipped when this worker no longer holds the lease)."""
+                      schedule: RetrySchedule, rng: Rng) -> None:
+    """Write one outcome (skipped when this worker no longer holds the lease). A transient failure
+    is tried again as `schedule` says until its attempts run out."""
     job = session.get(MentionEnrichment, outcome.job.id, with_for_update=True)
-    if job is None or job.lease_owner != worker_id or job.status != "pending":
+    if job is None or not holds_lease(job, worker_id=worker_id, status="pending"):
         return
     row = session.get_one(StoredMention, job.mention_id)
     case = lock_existing_case(session, row.case_id)
     job.attempts += 1
-    job.lease_owner, job.lease_until, job.updated_at = None, None, now
+    release(job, now=now)
     if outcome.content is not None:
         _complete(session, row, case, outcome.content, rules=rules, now=now)
         job.status, job.last_error = "done", None
         return
     job.last_error = outcome.error
-    if outcome.retry and job.attempts < max_attempts:
-        job.next_attempt_at = now + retry_delay(job.attempts, base=base_delay, cap=max_delay)
+    if outcome.retry and job.attempts < schedule.max_attempts:
+        job.next_attempt_at = schedule.next_attempt_at(job.attempts, now=now, rng=rng, retry_after=outcome.retry_after)
         return
     job.status = "failed"
     row.extra = {**(row.extra or {}), "enrichment": {**(row.extra or {}).get("enrichment", {}), "state": "failed"}}
@@ -193,61 +187,35 @@ def _complete(session: Session, row: StoredMention, case: Case, content: Mention
 
 # -- the worker ------------------------------------------------------------------------------------
 
-class EnrichmentWorker:
+class EnrichmentWorker(BatchWorker[Job, Outcome]):
     """Completes mentions flagged for enrichment; safe to run in every process at once (a job is
-    leased by one worker at a time; a crashed worker's lease runs out and the job is claimed again)."""
+    leased by one worker at a time; a crashed worker's lease runs out and the job is claimed again).
+    A transient failure is retried after `base_delay` seconds, doubling up to `max_delay`, with
+    jitter, or when Graph's `Retry-After` says; `max_attempts` in all."""
+
+    name = "enrichment"
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
                  worker_id: str, client: httpx.AsyncClient | None = None, graph_url: str = GRAPH_URL,
                  batch_size: int = 20, lease_seconds: float = 60.0, timeout: float = 10.0,
                  idle_seconds: float = 2.0, max_attempts: int = 8, base_delay: float = 30.0,
                  max_delay: float = 3600.0):
-        self.sessions, self.rules, self.secrets = sessions, rules, secrets
-        self.worker_id = worker_id
+        schedule = RetrySchedule.doubling(timedelta(seconds=base_delay), cap=timedelta(seconds=max_delay),
+                                          attempts=max_attempts)
+        super().__init__(sessions, worker_id=worker_id, schedule=schedule, client=client, batch_size=batch_size,
+                         lease_seconds=lease_seconds, timeout=timeout, idle_seconds=idle_seconds)
+        self.rules, self.secrets = rules, secrets
         self.graph_url = graph_url.rstrip("/")
-        self.batch_size, self.lease, self.timeout = batch_size, timedelta(seconds=lease_seconds), timeout
-        self.idle_seconds, self.max_attempts = idle_seconds, max_attempts
-        self.base_delay, self.max_delay = base_delay, max_delay
-        self._client = client
 
-    async def run_once(self, now: datetime | None = None) -> int:
-        """Claim one batch, read each mention, record the outcomes; returns how many jobs ran."""
-        moment = now or utc_now()
-        jobs = await asyncio.to_thread(self._claim, moment)
-        if not jobs:
-            return 0
-        client = self._client or httpx.AsyncClient(timeout=self.timeout)
-        try:
-            outcomes = await asyncio.gather(*(self._read(client, job) for job in jobs))
-        finally:
-            if self._client is None:
-                await client.aclose()
-        await asyncio.to_thread(self._record, list(outcomes), now or utc_now())
-        return len(jobs)
+    def claim(self, session: Session, *, now: datetime) -> list[Job]:
+        return claim_enrichments(session, now=now, worker_id=self.worker_id, lease=self.lease, limit=self.batch_size)
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        """Run batches until `stop` is set; sleeps `idle_seconds` when there is nothing to do."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:  # the database restarting, say: keep going
-                log.exception("enrichment batch failed")
-                handled = 0
-            if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+    async def work(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+        return await self._read(client, job)
 
-    def _claim(self, now: datetime) -> list[Job]:
-        with transaction(self.sessions) as session:
-            return claim_enrichments(session, now=now, worker_id=self.worker_id, lease=self.lease,
-                                     limit=self.batch_size)
-
-    def _record(self, outcomes: list[Outcome], now: datetime) -> None:
-        for outcome in outcomes:
-            with transaction(self.sessions) as session:
-                record_enrichment(session, outcome, worker_id=self.worker_id, rules=self.rules, now=now,
-                                  max_attempts=self.max_attempts, base_delay=self.base_delay,
-                                  max_delay=self.max_delay)
+    def record(self, session: Session, outcome: Outcome, *, now: datetime) -> None:
+        record_enrichment(session, outcome, worker_id=self.worker_id, rules=self.rules, now=now,
+                          schedule=self.schedule, rng=self.rng)
 
     async def _read(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         connector = self.rules.current.connectors.get(job.connector)
@@ -269,7 +237,8 @@ class EnrichmentWorker:
             body = None
         if response.status_code != 200:
             return Outcome(job, error=f"HTTP {response.status_code}: {response.text[:300]}",
-                           retry=is_transient(response.status_code, body))
+                           retry=is_transient(response.status_code, body),
+                           retry_after=response.headers.get("retry-after"))
         try:
             return Outcome(job, content=instagram_mention_content(body if isinstance(body, dict) else {}))
         except ValueError as exc:

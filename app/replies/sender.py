@@ -1,7 +1,7 @@
 """`ReplySender`: posts queued replies through the platforms after the `respond` action commits.
 
-Claims replies with a lease in a short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL), calls
-the platform with no transaction open, records the outcome in another short transaction. The
+Replies are leased work (`app.jobs.leases`): claimed with a lease, the platform called with no
+transaction open, the outcome recorded in another short transaction. The
 platforms take no idempotency key, so a reply is never posted twice blindly: once an attempt's
 outcome is unknown (a timeout after the request went out, a 5xx, a worker that died mid-call),
 every later attempt first looks for the reply where the platform's API allows it and posts only if
@@ -10,8 +10,6 @@ it is not there; where it does not allow it, the reply is marked `unconfirmed` f
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
 from datetime import datetime, timedelta
@@ -20,9 +18,9 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import transaction
 from app.ingest.platform_ids import InvalidPlatformId
-from app.kernel.clock import utc_now
+from app.jobs.leases import BatchWorker
+from app.jobs.retry import RetrySchedule
 from app.replies.service import ClaimedReply, SendOutcome, claim_replies, record_reply
 from app.replies.targets import ApiRequest, Bases, find_reply, lookup_request, reply_id, send_request
 from app.rules.holder import RuleSetHolder
@@ -33,8 +31,12 @@ log = logging.getLogger(__name__)
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-class ReplySender:
-    """Sends pending platform replies; safe to run in every process at once."""
+class ReplySender(BatchWorker[ClaimedReply, SendOutcome]):
+    """Sends pending platform replies; safe to run in every process at once. A reply not posted is
+    tried again after `retry_seconds`, doubling up to an hour, with jitter, or when the platform's
+    `Retry-After` says; `max_attempts` in all."""
+
+    name = "replies"
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
                  worker_id: str, client: httpx.AsyncClient | None = None, bases: Bases | None = None,
@@ -42,50 +44,24 @@ class ReplySender:
                  idle_seconds: float = 1.0, max_attempts: int = 6, retry_seconds: float = 30.0):
         if lease_seconds < 2 * timeout + 5:
             raise ValueError("lease_seconds must exceed twice the timeout plus 5 s (a lookup and a post)")
-        self.sessions, self.rules, self.secrets = sessions, rules, secrets
-        self.worker_id = worker_id
+        schedule = RetrySchedule.doubling(timedelta(seconds=retry_seconds), cap=timedelta(hours=1),
+                                          attempts=max_attempts)
+        super().__init__(sessions, worker_id=worker_id, schedule=schedule, client=client, batch_size=batch_size,
+                         lease_seconds=lease_seconds, timeout=timeout, idle_seconds=idle_seconds)
+        self.rules, self.secrets = rules, secrets
         self.bases = bases or Bases()
-        self.batch_size, self.lease, self.timeout = batch_size, timedelta(seconds=lease_seconds), timeout
-        self.idle_seconds, self.max_attempts = idle_seconds, max_attempts
-        self.retry_delay = timedelta(seconds=retry_seconds)
-        self._client = client
 
-    async def run_once(self, now: datetime | None = None) -> int:
-        """Claim one batch, send each reply, record the outcomes; returns how many were handled."""
-        moment = now or utc_now()
-        claimed = await asyncio.to_thread(self._claim, moment)
-        if not claimed:
-            return 0
-        client = self._client or httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-        try:
-            outcomes = await asyncio.gather(*(self._send(client, reply) for reply in claimed))
-        finally:
-            if self._client is None:
-                await client.aclose()
-        await asyncio.to_thread(self._record, list(outcomes), now or utc_now())
-        return len(claimed)
+    def new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set; sleeps `idle_seconds` when nothing is due."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:  # e.g. the database restarting: keep going
-                log.exception("reply batch failed")
-                handled = 0
-            if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+    def claim(self, session: Session, *, now: datetime) -> list[ClaimedReply]:
+        return claim_replies(session, now=now, worker_id=self.worker_id, lease=self.lease, limit=self.batch_size)
 
-    def _claim(self, now: datetime) -> list[ClaimedReply]:
-        with transaction(self.sessions) as session:
-            return claim_replies(session, now=now, worker_id=self.worker_id, lease=self.lease, limit=self.batch_size)
+    async def work(self, client: httpx.AsyncClient, job: ClaimedReply) -> SendOutcome:
+        return await self._send(client, job)
 
-    def _record(self, outcomes: list[SendOutcome], now: datetime) -> None:
-        for outcome in outcomes:
-            with transaction(self.sessions) as session:
-                record_reply(session, outcome, worker_id=self.worker_id, now=now, max_attempts=self.max_attempts,
-                             delay=self.retry_delay)
+    def record(self, session: Session, outcome: SendOutcome, *, now: datetime) -> None:
+        record_reply(session, outcome, worker_id=self.worker_id, now=now, schedule=self.schedule, rng=self.rng)
 
     async def _send(self, client: httpx.AsyncClient, reply: ClaimedReply) -> SendOutcome:
         connector = self.rules.current.connectors.get(reply.connector)
@@ -134,7 +110,7 @@ class ReplySender:
             return SendOutcome(reply.id, "sent", platform_reply_id=platform_id)
         error = f"HTTP {response.status_code}: {_platform_error(body, response)}"
         if response.status_code == 429:
-            return SendOutcome(reply.id, "retry", error=error)
+            return SendOutcome(reply.id, "retry", error=error, retry_after=response.headers.get("retry-after"))
         if response.status_code >= 500:
             return SendOutcome(reply.id, "unknown", error=error)
         return SendOutcome(reply.id, "failed", error=error)

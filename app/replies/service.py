@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.locking import lock_existing_case
 from app.cases.models import Case
 from app.cases.service import add_tags, record_event
+from app.jobs.leases import due_condition, holds_lease, release, take_lease
+from app.jobs.retry import RetrySchedule, Rng
 from app.mentions.stored import StoredMention
 from app.replies.models import PlatformReply
 from app.replies.targets import ReplyTo, plan_reply
@@ -81,8 +83,7 @@ def claim_replies(session: Session, *, now: datetime, worker_id: str, lease: tim
                   limit: int) -> list[ClaimedReply]:
     """Lease up to `limit` due replies: pending and due, or `sending` with the lease run out (a
     crashed worker: its outcome is unknown, so the claim marks the reply `uncertain`)."""
-    due = or_(and_(PlatformReply.status == "pending", PlatformReply.next_attempt_at <= now),
-              and_(PlatformReply.status == "sending", PlatformReply.lease_until < now))
+    due = due_condition(PlatformReply, now=now, waiting="pending", working="sending")
     rows = list(session.scalars(select(PlatformReply).where(due).order_by(PlatformReply.next_attempt_at,
                                                                           PlatformReply.id)
                                 .limit(limit).with_for_update(skip_locked=True)))
@@ -90,7 +91,7 @@ def claim_replies(session: Session, *, now: datetime, worker_id: str, lease: tim
     for row in rows:
         if row.status == "sending":
             row.uncertain = True
-        row.status, row.lease_owner, row.lease_until, row.updated_at = "sending", worker_id, now + lease, now
+        take_lease(row, worker_id=worker_id, now=now, lease=lease, working="sending")
         claimed.append(ClaimedReply(row.id, row.connector, row.method, dict(row.target), row.text, row.attempts,
                                     row.uncertain))
     return claimed
@@ -108,20 +109,23 @@ class SendOutcome:
     error: str | None = None
     found_by_lookup: bool = False
     attempted: bool = True
+    retry_after: str | None = None
 
 
-def record_reply(session: Session, outcome: SendOutcome, *, worker_id: str, now: datetime, max_attempts: int,
-                 delay: timedelta) -> None:
-    """Write one outcome; skipped when this worker no longer holds the lease."""
+def record_reply(session: Session, outcome: SendOutcome, *, worker_id: str, now: datetime, schedule: RetrySchedule,
+                 rng: Rng) -> None:
+    """Write one outcome; skipped when this worker no longer holds the lease. A reply not (or maybe)
+    posted is tried again as `schedule` says (or when the platform's `Retry-After` says) until its
+    attempts run out; one that may have been posted is looked for before it is posted again."""
     reply = session.get(PlatformReply, outcome.reply_id, with_for_update=True)
-    if reply is None or reply.lease_owner != worker_id or reply.status != "sending":
+    if reply is None or not holds_lease(reply, worker_id=worker_id, status="sending"):
         return
     case = lock_existing_case(session, reply.case_id)
     reply.attempts += 1 if outcome.attempted else 0
-    reply.lease_owner, reply.lease_until, reply.updated_at = None, None, now
+    release(reply, now=now)
     reply.last_error = outcome.error
     result = outcome.result
-    if result in ("retry", "unknown") and reply.attempts >= max_attempts:
+    if result in ("retry", "unknown") and reply.attempts >= schedule.max_attempts:
         result = "unconfirmed" if reply.uncertain or result == "unknown" else "failed"
     if result == "sent":
         reply.status, reply.platform_reply_id, reply.sent_at = "sent", outcome.platform_reply_id, now
@@ -145,4 +149,5 @@ def record_reply(session: Session, outcome: SendOutcome, *, worker_id: str, now:
     else:
         reply.status = "pending"
         reply.uncertain = reply.uncertain or result == "unknown"
-        reply.next_attempt_at = now + delay * (2 ** max(0, reply.attempts - 1))
+        reply.next_attempt_at = schedule.next_attempt_at(max(1, reply.attempts), now=now, rng=rng,
+                                                         retry_after=outcome.retry_after)

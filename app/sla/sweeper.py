@@ -15,7 +15,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import case, cast, column, func, insert, select, update, values
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +25,7 @@ from app.cases.models import Case, CaseEvent
 from app.cases.service import add_tags, record_event
 from app.db import transaction
 from app.delivery.outbox import emit
+from app.jobs.leases import run_until_stopped
 from app.kernel.clock import utc_now
 from app.kernel.errors import DomainError
 from app.kernel.timefmt import iso_z, iso_z_or_none
@@ -269,28 +269,20 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
 
 
 class SlaSweeper:
-    """Runs `sweep_due` every `interval` seconds as an APScheduler job (one at a time per process;
-    missed runs coalesce), until stopped."""
+    """Runs `sweep_due` every `interval` seconds (`app.jobs.leases.run_until_stopped`: at once again
+    while it finds due timers), on a thread so the event loop never waits on the database, until stopped."""
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, *, interval: float = 1.0):
         self.sessions = sessions
         self.rules = rules
         self.interval = interval
 
-    def run_job(self) -> None:
-        try:
-            fired = sweep_due(self.sessions, self.rules)
-            if fired:
-                log.info("sla sweep", extra={"timers": fired})
-        except Exception:  # the database restarting, say: the next run tries again
-            log.exception("sla sweep failed")
+    def _sweep(self) -> int:
+        fired = sweep_due(self.sessions, self.rules)
+        if fired:
+            log.info("sla sweep", extra={"timers": fired})
+        return fired
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(self.run_job, "interval", seconds=self.interval, max_instances=1, coalesce=True,
-                          next_run_time=utc_now())
-        scheduler.start()
-        try:
-            await stop.wait()
-        finally:
-            await asyncio.to_thread(scheduler.shutdown, True)
+        await run_until_stopped(stop, lambda: asyncio.to_thread(self._sweep), idle_seconds=self.interval,
+                                name="sla sweep")

@@ -20,7 +20,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.delivery.log import enable_subscription
 from app.delivery.models import Delivery, Subscription
-from app.delivery.schedule import RetrySchedule
+from app.jobs.retry import RetrySchedule
 from app.rules import load_ruleset
 from app.rules.holder import RuleSetHolder
 from tests.delivery.support import (

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.delivery.schedule import DEFAULT_DELAYS, Outcome, RetrySchedule, decide, parse_retry_after
+from app.delivery.schedule import DEFAULT_DELAYS, Outcome, decide
+from app.jobs.retry import RetrySchedule, parse_retry_after
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-EXACT = RetrySchedule(jitter=0.0)
+EXACT = RetrySchedule(DEFAULT_DELAYS, jitter=0.0)
 
 
 class FixedRng:
@@ -101,26 +102,26 @@ def test_errors_say_what_happened() -> None:
 def test_default_schedule_is_the_documented_one() -> None:
     assert [int(d.total_seconds()) for d in DEFAULT_DELAYS] == \
         [5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400]
-    assert RetrySchedule().max_attempts == 11
+    assert RetrySchedule(DEFAULT_DELAYS).max_attempts == 11
 
 
 @pytest.mark.parametrize(("at", "expected"), [(0.0, 4), (0.5, 5), (1.0, 6)])
 def test_jitter_spans_twenty_percent_either_way(at: float, expected: int) -> None:
-    assert RetrySchedule(jitter=0.2).backoff(1, FixedRng(at)) == timedelta(seconds=expected)
+    assert RetrySchedule(DEFAULT_DELAYS, jitter=0.2).backoff(1, FixedRng(at)) == timedelta(seconds=expected)
 
 
 def test_invalid_schedules_are_refused() -> None:
     with pytest.raises(ValueError):
         RetrySchedule(delays=())
     with pytest.raises(ValueError):
-        RetrySchedule(jitter=1.0)
+        RetrySchedule(DEFAULT_DELAYS, jitter=1.0)
     with pytest.raises(ValueError):
-        RetrySchedule().backoff(0, random.Random(0))
+        RetrySchedule(DEFAULT_DELAYS).backoff(0, random.Random(0))
 
 
 @given(failed=st.integers(min_value=1, max_value=50), seed=st.integers(), jitter=st.floats(0, 0.5))
 def test_backoff_stays_within_the_jitter_band(failed: int, seed: int, jitter: float) -> None:
-    schedule = RetrySchedule(jitter=jitter)
+    schedule = RetrySchedule(DEFAULT_DELAYS, jitter=jitter)
     base = DEFAULT_DELAYS[min(failed, len(DEFAULT_DELAYS)) - 1]
     delay = schedule.backoff(failed, random.Random(seed))
     assert base * (1 - jitter) - timedelta(microseconds=1) <= delay <= base * (1 + jitter) + timedelta(microseconds=1)
@@ -130,14 +131,14 @@ def test_backoff_stays_within_the_jitter_band(failed: int, seed: int, jitter: fl
 def test_backoff_grows_with_each_failure(seed: int) -> None:
     # Neighbouring steps are at least 2.5x apart, more than ±20% jitter can bridge.
     rng = random.Random(seed)
-    delays = [RetrySchedule().backoff(n, rng) for n in range(1, 11)]
+    delays = [RetrySchedule(DEFAULT_DELAYS).backoff(n, rng) for n in range(1, 11)]
     assert delays == sorted(delays)
 
 
 @given(code=st.integers(100, 599), attempts=st.integers(1, 11), seed=st.integers(),
        retry_after=st.one_of(st.none(), st.integers(0, 10**7).map(str), st.text(max_size=12)))
 def test_every_answer_is_classified_sanely(code: int, attempts: int, seed: int, retry_after: str | None) -> None:
-    schedule = RetrySchedule()
+    schedule = RetrySchedule(DEFAULT_DELAYS)
     decision = decide(Outcome(code, retry_after=retry_after), attempts=attempts, now=NOW, schedule=schedule,
                       rng=random.Random(seed))
     if 200 <= code < 300:

@@ -4,6 +4,7 @@ after the commit (respx stands in for it) and routes the case again when nobody 
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -15,8 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.ingest.enrichment import EnrichmentWorker, instagram_mention_content, retry_delay
+from app.ingest.enrichment import EnrichmentWorker, instagram_mention_content
 from app.ingest.models import MentionEnrichment
+from app.jobs.retry import RetrySchedule
 from app.kernel.clock import utc_now
 from app.mentions.stored import StoredMention
 from app.secrets import SecretStore
@@ -160,8 +162,10 @@ def test_gives_up_after_max_attempts(poster: PlatformPoster, worker: EnrichmentW
 
 
 def test_pure_parts() -> None:
-    assert retry_delay(1, base=30, cap=3600) == timedelta(seconds=30)
-    assert retry_delay(4, base=30, cap=3600) == timedelta(seconds=240)
-    assert retry_delay(20, base=30, cap=3600) == timedelta(seconds=3600)
+    doubling = RetrySchedule.doubling(timedelta(seconds=30), cap=timedelta(hours=1), attempts=20, jitter=0)
+    assert doubling.max_attempts == 20
+    assert doubling.backoff(1, random.Random()) == timedelta(seconds=30)
+    assert doubling.backoff(4, random.Random()) == timedelta(seconds=240)
+    assert doubling.backoff(19, random.Random()) == timedelta(seconds=3600)
     with pytest.raises(ValueError):
         instagram_mention_content({"id": "1"})
