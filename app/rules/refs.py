@@ -44,8 +44,11 @@ class Refs:
 
     def check(self, extra: Mapping[str, Collection[str]] | None = None) -> None:
         """Report every reference to a name that no file defines."""
+        known_by_kind: dict[str, set[str]] = {}
         for kind, name, f, node in self._needed:
-            known = set(self.defined(kind)) | set((extra or {}).get(kind, ()))
+            known = known_by_kind.get(kind)
+            if known is None:
+                known = known_by_kind[kind] = set(self.defined(kind)) | set((extra or {}).get(kind, ()))
             if name not in known:
                 hint = f" (known: {', '.join(sorted(known))})" if known and len(known) <= 12 else ""
                 f.error(node, f"unknown {kind} '{name}'{hint}")
