@@ -34,7 +34,9 @@ def evaluate(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: st
     spans: list[Span] = []
     traces: list[RuleTrace] = []
     deciding: Rule | None = None
-    for rule in ruleset.rules:
+    # A trace accounts for every rule; a decision needs only the rules the keyword hits allow.
+    rules = ruleset.rules if trace else [ruleset.rules[i] for i in ruleset.index.candidates(ctx.text_hits)]
+    for rule in rules:
         if deciding is not None:
             if not trace:
                 break

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from app.rules import lints
+from app.rules.candidates import RuleIndex
 from app.rules.lints import Sources
 from app.rules.matching import ItemMatcher
 from app.rules.model import Connector, RuleSet
@@ -118,6 +119,7 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
     weighted_items = [i for name in weights for i in book.lists[name].own.items]
     if defaults is None or any(p.severity == "error" for p in reporter.problems):
         return None
+    ordered = rules.rules()
     ruleset = RuleSet(
         version=ruleset_version((rel, f.data) for rel, f in files.items()),
         path=path,
@@ -128,10 +130,11 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
         calendars=MappingProxyType(calendars),
         policies=MappingProxyType(policies),
         lists=MappingProxyType(book.lists),
-        rules=rules.rules(),
+        rules=ordered,
         tests=tuple(tests.tests),
-        lexicon=ItemMatcher([*rules.text_items, *weighted_items]),
+        lexicon=ItemMatcher([*rules.text_items, *weighted_items]).compile(),
         weights=MappingProxyType(weights),
+        index=RuleIndex([r.when for r in ordered]),
     )
     if lint:
         sources = Sources(refs, rules.places, frozenset(rules.used_lists), book.written_items())

@@ -1,5 +1,6 @@
-"""Keyword matching: items with a mode (`word`, `prefix`, `substring`), compiled per list into one
-regular expression so that a text is scanned once per list, whatever the number of items.
+"""Keyword matching: items with a mode (`word`, `prefix`, `substring`), found by one multi-pattern
+automaton per matcher, so that a text is scanned once whatever the number of items. The folder's
+lexicon (every folded text item) is one such matcher, scanned once per mention.
 
 All offsets here are into the text the matcher is given (the folded text, or the original text for
 `cased` conditions); `FoldedText.to_original` maps folded ones back.
@@ -7,9 +8,10 @@ All offsets here are into the text the matcher is given (the folded text, or the
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NamedTuple
+
+import ahocorasick_rs
 
 from app.rules.folding import fold, is_word_char
 
@@ -49,81 +51,62 @@ def make_item(written: str, mode: Mode, owner: str, *, cased: bool = False) -> I
 class ItemMatcher:
     """Finds items in a text. Immutable after construction; safe to share between threads.
 
-    One regular expression (a plain alternation of the literal items, so the engine can skip ahead
-    on their first characters) finds candidate positions; boundaries and modes are then checked
-    only there. `occurrences` reports every (item, start) pair that matches, so two items matching
-    at the same place, or an item overlapping itself, each count; this is what sentiment counts.
+    Every item text goes into one Aho-Corasick automaton (ahocorasick-rs), built on the first scan
+    or by `compile()`; a scan reports every place an item text occurs (overlaps included) and the
+    word/prefix/substring boundaries are then checked only at those places. `occurrences` reports
+    every (item, start) pair that matches, so two items matching at the same place, or an item
+    overlapping itself, each count; this is what sentiment counts.
     """
 
-    __slots__ = ("_regex", "_trie", "item_set", "items")
+    __slots__ = ("_automaton", "_by_pattern", "item_set", "items")
 
     def __init__(self, items: Iterable[Item]):
         self.items: tuple[Item, ...] = tuple(dict.fromkeys(items))
         self.item_set = frozenset(self.items)
-        self._regex = re.compile(trie_pattern(i.text for i in self.items)) if self.items else None
-        # A character trie; the "" key of a node holds the items that end there.
-        self._trie: dict[str, Any] = {}
-        for item in self.items:
-            node = self._trie
-            for c in item.text:
-                node = node.setdefault(c, {})
-            node[""] = (*node.get("", ()), item)
+        self._automaton: Any = None
+        self._by_pattern: tuple[tuple[Item, ...], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.items)
 
+    def compile(self) -> ItemMatcher:
+        """Build the automaton now (the loader does this for the folder's lexicon, so that the
+        first mention does not pay for it); returns self."""
+        if self._automaton is None and self.items:
+            by_text: dict[str, list[Item]] = {}
+            for item in self.items:
+                by_text.setdefault(item.text, []).append(item)
+            # Publish the patterns' items before the automaton: a thread that sees the automaton
+            # sees them too. Two threads may both build; either result is the same.
+            self._by_pattern = tuple(tuple(items) for items in by_text.values())
+            self._automaton = ahocorasick_rs.AhoCorasick(list(by_text))
+        return self
+
     def found(self, text: str) -> bool:
         """Whether any item occurs in `text`."""
-        return any(True for _ in self._scan(text))
+        return bool(self.occurrences(text))
 
     def occurrences(self, text: str) -> tuple[Occurrence, ...]:
-        """Every occurrence, ordered by start, then by item order."""
-        return tuple(self._scan(text))
-
-    def _scan(self, text: str) -> Iterator[Occurrence]:
-        if self._regex is None:
-            return
-        search = self._regex.search
+        """Every occurrence, ordered by start, then by end, then by item order."""
+        if not self.items:
+            return ()
+        automaton = self._automaton if self._automaton is not None else self.compile()._automaton
+        by_pattern = self._by_pattern
         n = len(text)
-        m = search(text)
-        while m is not None:
-            start = m.start()
+        found: list[Occurrence] = []
+        for pattern, start, end in automaton.find_matches_as_indexes(text, overlapping=True):
             bounded_start = start == 0 or not is_word_char(text[start - 1])
-            node: dict[str, Any] | None = self._trie
-            end = start
-            while node is not None:
-                for item in node.get("", ()):
-                    if item.mode == "substring" or (bounded_start and (
-                            item.mode == "prefix" or end == n or not is_word_char(text[end]))):
-                        yield Occurrence(item, start, end)
-                if end == n:
-                    break
-                node = node.get(text[end])
-                end += 1
-            m = search(text, start + 1)
+            bounded_end = end == n or not is_word_char(text[end])
+            for item in by_pattern[pattern]:
+                if item.mode == "substring" or (bounded_start and (item.mode == "prefix" or bounded_end)):
+                    found.append(Occurrence(item, start, end))
+        if len(found) > 1:
+            found.sort(key=_place)  # stable: the items of one text keep their order
+        return tuple(found)
 
 
-def trie_pattern(texts: Iterable[str]) -> str:
-    """A regular expression matching any of `texts`, factored as a trie (`ab|ac` → `a(?:b|c)`), so
-    the engine compares each position against a handful of first characters instead of every item."""
-    trie: dict[str, Any] = {}
-    for text in texts:
-        node = trie
-        for c in text:
-            node = node.setdefault(c, {})
-        node[""] = {}
-    return _trie_regex(trie)
-
-
-def _trie_regex(node: dict[str, Any]) -> str:
-    ends = "" in node
-    branches = [re.escape(c) + _trie_regex(child) for c, child in sorted(node.items()) if c]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if ends:  # a shorter item ends here; longer ones are tried first
-        return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else body + "?"
-    return body
+def _place(o: Occurrence) -> tuple[int, int]:
+    return o.start, o.end
 
 
 def sentiment(weights: Mapping[str, int], occurrences: Iterable[Occurrence]) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.mentions.model import Mention
+from app.rules.candidates import RuleIndex
 from app.rules.conditions import Cond
 from app.rules.matching import ItemMatcher, Mode
 from app.sla.calendar import Calendar
@@ -160,6 +161,8 @@ class RuleSet:
     tests: tuple[RuleTest, ...]
     lexicon: ItemMatcher = field(default_factory=lambda: ItemMatcher(()), repr=False, compare=False)
     weights: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    index: RuleIndex = field(default_factory=lambda: RuleIndex(()), repr=False, compare=False)
+    """The rules each keyword can make hold (`app.rules.candidates`); built from `rules`."""
 
     @property
     def triage_department(self) -> str:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules.folding import FoldedText, fold
-from app.rules.matching import ItemMatcher, Mode, make_item, sentiment, trie_pattern
+from app.rules.matching import ItemMatcher, Mode, make_item, sentiment
 
 
 def _matcher(*items: str, mode: Mode = "word", owner: str = "l") -> ItemMatcher:
@@ -90,27 +90,6 @@ def test_sentiment_counts_every_occurrence_times_the_owner_weight() -> None:
     both = ItemMatcher([*negative.items, *positive.items, *neutral.items])
     occurrences = both.occurrences(fold("Slecht slecht 😡😡 maar de service was top"))
     assert sentiment({"neg": -2, "pos": 1}, occurrences) == -2 * 4 + 1
-
-
-@pytest.mark.parametrize("items", [
-    ["a", "ab", "abc", "b"], ["storing", "storingen", "storm"], ["x.y", "x+y", "(", "?", "é", "😡"], ["", "a"][1:],
-])
-def test_trie_pattern_matches_exactly_the_items(items: list[str]) -> None:
-    import re
-
-    pattern = re.compile(trie_pattern(items))
-    for item in items:
-        assert pattern.fullmatch(item)
-    for other in ["", "zz", "abd", "sto", "x y", "storin"]:
-        assert (pattern.fullmatch(other) is not None) is (other in items)
-
-
-@given(st.lists(st.text(alphabet="ab.c", min_size=1, max_size=4), min_size=1, max_size=8),
-       st.text(alphabet="ab.c", max_size=5))
-def test_trie_pattern_property(items: list[str], probe: str) -> None:
-    import re
-
-    assert (re.fullmatch(trie_pattern(items), probe) is not None) is (probe in items)
 
 
 @given(st.text(alphabet="abc -ßﬁÉe\u0301!", max_size=30),
