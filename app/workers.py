@@ -1,4 +1,5 @@
-"""Background workers (webhook delivery, the SLA sweeper, Instagram enrichment, platform replies):
+"""Background workers (webhook delivery, the SLA sweeper, Instagram enrichment, platform replies,
+the purge of expired idempotency keys and UI sessions):
 run inside `webcare serve` (unless WEBCARE_WORKERS_ENABLED=false) or alone
 with `webcare worker`. Every worker is safe to run in any number of processes at once: each claims
 its rows with leases (DESIGN "The flow of one mention")."""
@@ -39,6 +40,7 @@ class Workers:
     to finish what is in flight and waits for them."""
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore):
+        from app.housekeeping import Housekeeper
         from app.ingest.enrichment import EnrichmentWorker
         from app.learning.department_model import ModelRefresher
         from app.replies.sender import ReplySender
@@ -51,6 +53,7 @@ class Workers:
             EnrichmentWorker(sessions, rules, secrets, worker_id=worker_id()),
             ReplySender(sessions, rules, secrets, worker_id=worker_id()),
             ModelRefresher(sessions),
+            Housekeeper(sessions),
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

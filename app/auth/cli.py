@@ -118,7 +118,7 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list() -> None:
-    """List tokens (never their values)."""
+    """List tokens (never their values): id, prefix, owner, state, last use (to the minute), label."""
     with transaction(_sessions()) as session:
         rows = session.execute(select(ApiToken, User.username).outerjoin(User, User.id == ApiToken.user_id)
                                .order_by(ApiToken.id)).all()
@@ -126,7 +126,8 @@ def tokens_list() -> None:
             owner = f"user:{username}" if username else f"department:{token.department}"
             state = (f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at
                      else f"expires {token.expires_at:%Y-%m-%d %H:%M}Z" if token.expires_at else "active")
-            typer.echo(f"{token.id}\t{token.prefix}…\t{owner}\t{state}\t{token.label or ''}")
+            used = f"used {token.last_used_at:%Y-%m-%d %H:%M}Z" if token.last_used_at else "never used"
+            typer.echo(f"{token.id}	{token.prefix}…	{owner}	{state}	{used}	{token.label or ''}")
 
 
 @tokens_app.command("revoke")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from app.auth.models import ROLES, ApiToken, User
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 
 TOKEN_PREFIX = "wcr_"
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 class AuthError(ValueError):
@@ -113,12 +114,21 @@ def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:
     return row
 
 
+def last_use_is_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token used at `now` should have `last_used_at` written again: it is recorded to the
+    minute (`LAST_USED_GRANULARITY`), so a busy token costs one write a minute, not one a request."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_GRANULARITY
+
+
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
     """The principal a bearer token acts as, or None when it is unknown, revoked, expired at `now`
-    or its user inactive."""
+    or its user inactive. A token that acts has `last_used_at` recorded (coarsely: see
+    `last_use_is_stale`)."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
+    if last_use_is_stale(row.last_used_at, now):
+        row.last_used_at = now
     if row.department is not None:
         return Principal(kind="department", name=row.department, department=row.department, token_id=row.id)
     user = session.get(User, row.user_id)

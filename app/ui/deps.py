@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.ui.sessions import SessionInfo
+from app.kernel.clock import utc_now
+from app.ui.sessions import SESSION_COOKIE, SessionInfo, load_session
 
 T = TypeVar("T")
 
@@ -76,3 +77,14 @@ async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
             return work(session)
 
     return await run_in_threadpool(run)
+
+
+async def session_alive(request: Request, info: SessionInfo) -> bool:
+    """Whether the session `info` was read from is still valid now: not logged out or ended by a
+    password change, not expired, its user still active. Long-lived responses (the live streams)
+    ask before every batch and heartbeat, since the middleware read the session only once."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return False
+    current = await in_transaction(request, lambda session: load_session(session, token, now=utc_now()))
+    return current is not None and current.session_id == info.session_id

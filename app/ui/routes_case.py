@@ -32,7 +32,7 @@ from app.cases.schemas import SuggestDepartment
 from app.kernel.clock import utc_now
 from app.rules import RuleSet
 from app.ui.casepage import CaseView, build_case_view
-from app.ui.deps import UiError, UiUser, check_csrf, in_transaction
+from app.ui.deps import UiError, UiUser, check_csrf, in_transaction, session_alive
 from app.ui.i18n import translator
 from app.ui.live import broadcaster_for
 from app.ui.routes_queue import KEEPALIVE_SECONDS, MAX_STREAM_SECONDS, MIN_BATCH_INTERVAL, sse
@@ -165,6 +165,9 @@ async def live_case(request: Request, ref: str, info: UiUser) -> StreamingRespon
             yield sse("case", payload)
             while time.monotonic() - started < MAX_STREAM_SECONDS and not subscription.closed:
                 batch = await subscription.next_batch(KEEPALIVE_SECONDS)
+                if not await session_alive(request, info):
+                    yield sse("gone", {})
+                    return
                 if batch is not None and not batch:
                     yield ": keepalive\n\n"
                     continue

@@ -22,7 +22,7 @@ from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
 from app.rules import RuleSet
 from app.ui.casepage import accounts_of, departments_of
-from app.ui.deps import UiUser, in_transaction
+from app.ui.deps import UiUser, in_transaction, session_alive
 from app.ui.i18n import Translator, translator
 from app.ui.live import broadcaster_for
 from app.ui.queue import QUEUE_LIMIT, QueueCounts, QueueFilter, changed_cases, queue_cases, queue_conditions
@@ -165,6 +165,9 @@ async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
             yield sse("rows", await in_transaction(request, partial(snapshot, ids=None)))
             while time.monotonic() - started < MAX_STREAM_SECONDS and not subscription.closed:
                 batch = await subscription.next_batch(KEEPALIVE_SECONDS)
+                if not await session_alive(request, info):
+                    yield sse("gone", {})
+                    return
                 if batch is not None and not batch:
                     yield ": keepalive\n\n"
                     continue

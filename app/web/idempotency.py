@@ -2,6 +2,9 @@
 
 The key is scoped to the caller (token, or UI session) and kept 24 hours. The same key with the
 same request answers the stored response again without acting; with another request it is 422.
+Two requests with one key at the same moment: one acts, the other is answered 409
+(`idempotency-key-in-use`) with nothing done, and repeating it then answers the stored response.
+Expired keys are deleted by `app.housekeeping` on a schedule.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import IdempotencyKey
 from app.auth.service import Principal
-from app.web.problems import IdempotencyKeyReused, InvalidInput
+from app.web.problems import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput
 
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -55,7 +59,12 @@ def run_idempotent(session: Session, *, key: str | None, principal: Principal, f
                             headers={"Idempotent-Replayed": "true"})
     result = act()
     body = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
-    session.add(IdempotencyKey(owner=owner, key=key, request_hash=fingerprint, status_code=200,
-                               response={"body": body}, created_at=now))
-    session.flush()
+    try:
+        with session.begin_nested():  # the key stored by a concurrent request fails only this insert
+            session.add(IdempotencyKey(owner=owner, key=key, request_hash=fingerprint, status_code=200,
+                                       response={"body": body}, created_at=now))
+    except IntegrityError as exc:
+        # Raised, so the request's transaction rolls back what `act` did: the other request acted.
+        raise IdempotencyKeyInUse("a request with this Idempotency-Key was handled at the same time; "
+                                  "send it again to get that request's answer") from exc
     return result

@@ -87,6 +87,10 @@ class IdempotencyKeyReused(Problem):
     status, slug, title = 422, "idempotency-key-reused", "This Idempotency-Key was used with another request"
 
 
+class IdempotencyKeyInUse(Problem):
+    status, slug, title = 409, "idempotency-key-in-use", "Another request with this Idempotency-Key was being handled"
+
+
 class DatabaseUnavailable(Problem):
     status, slug, title = 503, "database-unavailable", "The database cannot be reached; retry later"
 
@@ -110,7 +114,7 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
 SLUGS = {
     **{slug: status for status, slug in DOMAIN_PROBLEMS.values()},
     **{cls.slug: cls.status for cls in (Problem, InvalidParameter, Unauthorized, PayloadTooLarge,
-                                        IdempotencyKeyReused, DatabaseUnavailable)},
+                                        IdempotencyKeyReused, IdempotencyKeyInUse, DatabaseUnavailable)},
 }
 
 

@@ -46,6 +46,7 @@ def test_users_and_tokens(env: dict[str, str]) -> None:
         assert reason in refused.stderr, (args, refused.stderr)
     created = webcare(env, "tokens", "create", "--user", "ann", "--label", "laptop")
     assert created.returncode == 0 and created.stdout.startswith("wcr_") and created.stdout.count("\n") == 1
+    assert "never used" in webcare(env, "tokens", "list").stdout
     assert webcare(env, "users", "deactivate", "ann").returncode == 0
     listed = webcare(env, "tokens", "list").stdout
     assert "user:ann" in listed and "revoked" in listed and "laptop" in listed

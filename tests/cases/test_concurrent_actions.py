@@ -1,6 +1,7 @@
-"""Concurrent actions on one case through a live `webcare serve` (real HTTP, its own database:
-PostgreSQL when the suite runs on it, else SQLite): of conflicting actions sent at the same moment
-exactly one wins, the others are answered 409, and the timeline and outbox match the answers."""
+"""Concurrent requests through a live `webcare serve` (real HTTP, its own database: PostgreSQL when
+the suite runs on it, else SQLite): of conflicting actions on one case sent at the same moment
+exactly one wins, the others are answered 409, and the timeline and outbox match the answers; one
+`Idempotency-Key` sent twice at once acts once and never answers 500."""
 
 from __future__ import annotations
 
@@ -62,15 +63,22 @@ def auth(token: str) -> dict[str, str]:
 
 
 def at_once(service: dict[str, Any], ref: str, calls: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
-    """Send every (token, action, body) at the same moment, each on its own connection; the statuses."""
+    """Send every (token, action, body) to the case at the same moment; the statuses."""
+    answers = posts_at_once(service, [(token, f"/api/v1/cases/{ref}/{action}", body, {})
+                                      for token, action, body in calls])
+    return [answer.status_code for answer in answers]
+
+
+def posts_at_once(service: dict[str, Any], calls: list[tuple[str, str, Any, dict[str, str]]]) -> list[httpx.Response]:
+    """POST every (token, path, JSON body, headers) at the same moment, each on its own connection."""
     barrier = threading.Barrier(len(calls))
 
-    def send(call: tuple[str, str, dict[str, Any]]) -> int:
-        token, action, body = call
+    def send(call: tuple[str, str, Any, dict[str, str]]) -> httpx.Response:
+        token, path, body, headers = call
         with httpx.Client(base_url=service["base"], timeout=60) as client:
             client.get("/healthz")  # connected before the barrier, so the POSTs leave together
             barrier.wait()
-            return client.post(f"/api/v1/cases/{ref}/{action}", json=body, headers=auth(token)).status_code
+            return client.post(path, json=body, headers={**auth(token), **headers})
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(send, calls))
@@ -120,3 +128,25 @@ def test_a_departments_concurrent_resolves_queue_one_delivery(service: dict[str,
     finally:
         engine.dispose()
     assert resolved == 1
+
+
+def test_one_idempotency_key_sent_at_once_acts_once_and_never_500s(service: dict[str, Any]) -> None:
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    body = {"mention": {"id": "idem", "channel": "x", "text": "storing in Utrecht"}}
+    answers = posts_at_once(service, [(service["agent"], "/api/v1/rules/explain", body, key)] * 10)
+    statuses = Counter(answer.status_code for answer in answers)
+    assert set(statuses) <= {200, 409} and statuses[200] >= 1, statuses
+    refused = [answer for answer in answers if answer.status_code == 409]
+    assert all(a.json()["type"].endswith("/idempotency-key-in-use") for a in refused)
+    again = httpx.post(f"{service['base']}/api/v1/rules/explain", json=body, headers={**auth(service["agent"]), **key})
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_one_idempotency_key_on_concurrent_case_actions_resolves_once(service: dict[str, Any]) -> None:
+    ref = billing_case(service)
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    answers = posts_at_once(service, [(service["agent"], f"/api/v1/cases/{ref}/resolve", {}, key)] * 10)
+    assert {answer.status_code for answer in answers} <= {200, 409}
+    # The case lock queues them: the first acts, the others answer its stored response again.
+    assert sum(1 for a in answers if a.status_code == 200 and "Idempotent-Replayed" not in a.headers) == 1
+    assert timeline_types(service, ref)["resolved"] == 1

@@ -141,6 +141,8 @@
     const body = document.getElementById("queue-rows");
     const limit = parseInt(table.dataset.limit || "100", 10);
     const source = new EventSource(table.dataset.live);
+    // The session ended (logout, deactivation): stop instead of reconnecting.
+    source.addEventListener("gone", function () { source.close(); });
     watch(source);
     source.addEventListener("rows", function (e) {
       document.body.dataset.live = "connected";
