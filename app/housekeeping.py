@@ -1,5 +1,5 @@
-"""Purging what has expired, on a schedule: idempotency keys past their 24 hours and UI sessions
-past their expiry (and, once registered below, anything else that only ages).
+"""Purging what has expired, on a schedule: idempotency keys past their 24 hours, UI sessions past
+their expiry and login-throttle counts quiet for a day.
 
 `expiry_cutoffs(now)` decides, purely, what counts as expired at `now`; `purge_expired` deletes it
 in the caller's transaction; `Housekeeper` runs that every `interval` seconds on the shared worker
@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.models import IdempotencyKey
+from app.auth.models import IdempotencyKey, LoginFailure
+from app.auth.throttle import FORGET_AFTER
 from app.db import transaction
 from app.jobs.leases import run_until_stopped
 from app.kernel.clock import utc_now
@@ -32,25 +33,31 @@ PURGE_INTERVAL_SECONDS = 600.0
 @dataclass(frozen=True)
 class ExpiryCutoffs:
     """Rows older than these instants are expired: idempotency keys created before
-    `idempotency_created_before`, UI sessions whose `expires_at` is at or before `sessions_expire_by`."""
+    `idempotency_created_before`, UI sessions whose `expires_at` is at or before `sessions_expire_by`,
+    login-throttle counts whose last failure was before `login_failures_before`."""
 
     idempotency_created_before: datetime
     sessions_expire_by: datetime
+    login_failures_before: datetime
 
 
 def expiry_cutoffs(now: datetime) -> ExpiryCutoffs:
     """What is expired at `now`: the same rules that the key lookup and the session lookup apply
     (a key answers for `RETENTION`; a session is valid until its `expires_at`, exclusive)."""
-    return ExpiryCutoffs(idempotency_created_before=now - RETENTION, sessions_expire_by=now)
+    return ExpiryCutoffs(idempotency_created_before=now - RETENTION, sessions_expire_by=now,
+                         login_failures_before=now - FORGET_AFTER)
 
 
 def purge_expired(session: Session, *, now: datetime) -> dict[str, int]:
-    """Delete every expired idempotency key and UI session; returns how many of each."""
+    """Delete every expired idempotency key, UI session and login-throttle count; returns how many
+    of each."""
     cutoffs = expiry_cutoffs(now)
     keys = session.execute(delete(IdempotencyKey).where(
         IdempotencyKey.created_at < cutoffs.idempotency_created_before))
     sessions = session.execute(delete(UiSession).where(UiSession.expires_at <= cutoffs.sessions_expire_by))
-    return {"idempotency_keys": _count(keys), "ui_sessions": _count(sessions)}
+    failures = session.execute(delete(LoginFailure).where(
+        LoginFailure.last_failure_at < cutoffs.login_failures_before))
+    return {"idempotency_keys": _count(keys), "ui_sessions": _count(sessions), "login_failures": _count(failures)}
 
 
 def _count(result: object) -> int:

@@ -1,6 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
-from app.auth.models import ApiToken, IdempotencyKey, User
+from app.auth.models import ApiToken, IdempotencyKey, LoginFailure, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
@@ -13,6 +13,6 @@ from app.sla.models import SlaTimer
 from app.ui.models import UiSession
 
 __all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
-           "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "MentionEnrichment", "PlatformReply",
-           "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer", "StoredMention", "Subscription",
-           "UiSession", "User"]
+           "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "LoginFailure", "MentionEnrichment",
+           "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer",
+           "StoredMention", "Subscription", "UiSession", "User"]

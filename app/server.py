@@ -78,15 +78,16 @@ def served_app() -> FastAPI:
 
 def serve(app: FastAPI | None, *, host: str, port: int, workers: int, grace_seconds: float) -> None:
     """Serve `app` in this process (`workers == 1`), or `served_app()` in `workers` processes, until
-    SIGTERM/SIGINT; then shut down as the module docstring says."""
+    SIGTERM/SIGINT; then shut down as the module docstring says. uvicorn does not rewrite the
+    client address from proxy headers: `app.web.client` does, for trusted proxies only."""
     timeout = int(grace_seconds) or None
     if workers == 1:
         assert app is not None
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=True,
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False,
                                       timeout_graceful_shutdown=timeout)).run()
         return
     config = uvicorn.Config("app.server:served_app", factory=True, host=host, port=port, workers=workers,
-                            log_config=None, proxy_headers=True, timeout_graceful_shutdown=timeout)
+                            log_config=None, proxy_headers=False, timeout_graceful_shutdown=timeout)
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[config.bind_socket()]).run()

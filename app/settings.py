@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     rules_debounce_ms: int = Field(default=500, ge=0, description="changes closer together make one reload")
     rules_poll_seconds: float = Field(default=1.0, gt=0, description="how often reloads asked of other processes "
                                       "are looked for, and hit counts are added to the database (twice that)")
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses or networks of reverse proxies whose "
+                                "X-Forwarded-For names the client (login throttle); none by default")
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, le=64, description="password checks (argon2, 64 MiB each) run at once per process")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
@@ -48,6 +53,14 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from app.web.client import parse_networks
+
+        parse_networks(value)
         return value
 
     @property

@@ -21,6 +21,7 @@ def test_the_cutoffs_follow_the_lookups_rules() -> None:
     cutoffs = expiry_cutoffs(NOW)
     assert cutoffs.idempotency_created_before == NOW - RETENTION == NOW - timedelta(hours=24)
     assert cutoffs.sessions_expire_by == NOW
+    assert cutoffs.login_failures_before == NOW - timedelta(days=1)
 
 
 def test_purge_deletes_what_expired_and_keeps_the_rest(sessions: sessionmaker[Session]) -> None:
@@ -33,12 +34,12 @@ def test_purge_deletes_what_expired_and_keeps_the_rest(sessions: sessionmaker[Se
             session.add(UiSession(token_hash=name.ljust(64, "0"), user_id=user.id, csrf_token=name,
                                   created_at=NOW - timedelta(hours=12), expires_at=expires))
     with sessions() as session, session.begin():
-        assert purge_expired(session, now=NOW) == {"idempotency_keys": 1, "ui_sessions": 1}
+        assert purge_expired(session, now=NOW) == {"idempotency_keys": 1, "ui_sessions": 1, "login_failures": 0}
     with sessions() as session:
         assert session.scalars(select(IdempotencyKey.key).where(IdempotencyKey.owner == "hk")).all() == ["fresh"]
         assert session.scalars(select(UiSession.csrf_token).where(UiSession.user_id == user.id)).all() == ["live"]
     with sessions() as session, session.begin():
-        assert purge_expired(session, now=NOW) == {"idempotency_keys": 0, "ui_sessions": 0}
+        assert purge_expired(session, now=NOW) == {"idempotency_keys": 0, "ui_sessions": 0, "login_failures": 0}
 
 
 def test_every_worker_process_runs_the_purge(app) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ApiToken, User
-from app.auth.service import AuthError, add_user, create_token, deactivate_user, get_user, revoke_token, set_password
+from app.auth.service import (
+    AuthError,
+    HashedPassword,
+    add_user,
+    create_token,
+    deactivate_user,
+    get_user,
+    hashed_password,
+    revoke_token,
+    set_password,
+)
+from app.auth.throttle import clear, throttled
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kernel.clock import utc_now
 from app.settings import get_settings
@@ -41,6 +52,14 @@ def _unit_of_work() -> Iterator[Session]:
         raise _fail(exc) from exc
 
 
+def _hashed(password: str) -> HashedPassword:
+    """Hashed before the transaction opens (argon2 must not hold the database's write lock)."""
+    try:
+        return hashed_password(password)
+    except AuthError as exc:
+        raise _fail(exc) from exc
+
+
 def _ask_password() -> str:
     first = getpass.getpass("password: ")
     if first != getpass.getpass("again: "):
@@ -55,8 +74,9 @@ def users_add(
     password: Annotated[str | None, typer.Option(help="asked for when left out")] = None,
 ) -> None:
     """Add a user."""
+    hashed = _hashed(password or _ask_password())
     with _unit_of_work() as session:
-        add_user(session, username=name, role=role, password=password or _ask_password(), now=utc_now())
+        add_user(session, username=name, role=role, password=hashed, now=utc_now())
     typer.echo(f"added {name} ({role})", err=True)
 
 
@@ -64,8 +84,9 @@ def users_add(
 def users_passwd(name: str,
                  password: Annotated[str | None, typer.Option(help="asked for when left out")] = None) -> None:
     """Set a user's password."""
+    hashed = _hashed(password or _ask_password())
     with _unit_of_work() as session:
-        set_password(session, username=name, password=password or _ask_password())
+        set_password(session, username=name, password=hashed)
     typer.echo(f"password of {name} changed", err=True)
 
 
@@ -75,6 +96,28 @@ def users_deactivate(name: str) -> None:
     with _unit_of_work() as session:
         deactivate_user(session, username=name, now=utc_now())
     typer.echo(f"deactivated {name}", err=True)
+
+
+@users_app.command("throttled")
+def users_throttled() -> None:
+    """Usernames and client addresses with failed logins counted: key, failures, last failure and
+    until when it is blocked (the login throttle)."""
+    now = utc_now()
+    with transaction(_sessions()) as session:
+        for row in throttled(session, now=now):
+            blocked = (f"blocked until {row.blocked_until:%Y-%m-%d %H:%M:%S}Z"
+                       if row.blocked_until and row.blocked_until > now else "not blocked")
+            typer.echo(f"{row.key}\t{row.failures} failures\tlast {row.last_failure_at:%Y-%m-%d %H:%M:%S}Z\t{blocked}")
+
+
+@users_app.command("unblock")
+def users_unblock(key: Annotated[str, typer.Argument(help="user:NAME or addr:IP, as `users throttled` shows")],
+                  ) -> None:
+    """Forget the failed logins of one username or address, ending its block at once."""
+    with _unit_of_work() as session:
+        if not clear(session, key):
+            raise AuthError(f"no failed logins counted for {key}")
+    typer.echo(f"unblocked {key}", err=True)
 
 
 @tokens_app.command("create")

@@ -60,3 +60,15 @@ class IdempotencyKey(Base):
     status_code: Mapped[int]
     response: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailure(Base):
+    """Failed logins of one throttle key (`user:<name>` or `addr:<client address>`) since its last
+    success; `blocked_until` is when the next attempt may be made (`app.auth.throttle`)."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]

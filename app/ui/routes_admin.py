@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import ROLES, ApiToken, User
-from app.auth.service import AuthError, add_user, deactivate_user, revoke_token, set_password
+from app.auth.service import AuthError, add_user, deactivate_user, hashed_password, revoke_token, set_password
 from app.kernel.clock import utc_now
 from app.ui.deps import OpsUser, check_csrf, in_transaction
 from app.ui.i18n import LANGUAGES, translator
@@ -64,11 +65,13 @@ async def users_add(request: Request, info: OpsUser, username: Annotated[str, Fo
     """A new user with a one-time password, shown once on the answer page."""
     check_csrf(info, csrf_token)
 
+    password = one_time_password()
+    hashed = await run_in_threadpool(hashed_password, password)  # outside the transaction
+
     def work(session: Session) -> Response:
-        password = one_time_password()
         try:
             with session.begin_nested():
-                user = add_user(session, username=username.strip(), role=role, password=password, now=utc_now(),
+                user = add_user(session, username=username.strip(), role=role, password=hashed, now=utc_now(),
                                 must_change_password=True)
                 user.language = language if language in LANGUAGES else "en"
         except AuthError as exc:
@@ -84,10 +87,12 @@ async def users_reset(request: Request, username: str, info: OpsUser,
     """A new one-time password; the user's sessions end and they choose a new one at login."""
     check_csrf(info, csrf_token)
 
+    password = one_time_password()
+    hashed = await run_in_threadpool(hashed_password, password)  # outside the transaction
+
     def work(session: Session) -> Response:
-        password = one_time_password()
         try:
-            user = set_password(session, username=username, password=password, must_change=True)
+            user = set_password(session, username=username, password=hashed, must_change=True)
         except AuthError as exc:
             return _users_page(request, info, session, error=str(exc))
         end_user_sessions(session, user.id)

@@ -5,27 +5,33 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.passwords import MIN_PASSWORD_LENGTH, verify_password
-from app.auth.service import set_password
+from app.auth.passwords import MIN_PASSWORD_LENGTH
+from app.auth.service import hashed_password, set_password
+from app.auth.throttle import blocked_for, record_failure, record_success, throttle_keys
 from app.kernel.clock import utc_now
 from app.ui.deps import UiUser, check_csrf, current_session, in_transaction
-from app.ui.i18n import LANGUAGES, translator
+from app.ui.i18n import LANGUAGES, Translator, translator
 from app.ui.sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_TTL,
-    authenticate,
     end_session,
     end_user_sessions,
+    login_hash,
     new_csrf_token,
+    password_matches,
     start_session,
+    user_for_login,
 )
 from app.ui.templating import render, request_language
+from app.web.client import request_client_address
+from app.web.problems import TooManyRequests, problem_response
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -75,13 +81,28 @@ async def login(request: Request, username: Annotated[str, Form()] = "", passwor
         return _login_form(request, next_url=safe_next(next), username=username, error=t("error.csrf"),
                            status_code=403)
 
-    def work(session: Session) -> tuple[str, bool] | None:
-        user = authenticate(session, username.strip(), password)
+    name = username.strip()
+    keys = throttle_keys(name, request_client_address(request))
+
+    def check(session: Session) -> tuple[int, str | None]:
+        wait = blocked_for(session, keys, now=utc_now())
+        return wait, (None if wait else login_hash(session, name))
+
+    wait, stored_hash = await in_transaction(request, check)
+    if wait:
+        return _throttled(request, t, next_url=safe_next(next), username=username, seconds=wait)
+    matches = await anyio.to_thread.run_sync(password_matches, stored_hash, password,
+                                             limiter=_hashing_limiter(request))
+
+    def finish(session: Session) -> tuple[str, bool] | None:
+        user = user_for_login(session, name, stored_hash) if matches and stored_hash else None
         if user is None:
+            record_failure(session, keys, now=utc_now())
             return None
+        record_success(session, name)
         return start_session(session, user, now=utc_now()), user.must_change_password
 
-    result = await in_transaction(request, work)
+    result = await in_transaction(request, finish)
     if result is None:
         return _login_form(request, next_url=safe_next(next), username=username, error=t("login.failed"),
                            status_code=401)
@@ -89,6 +110,28 @@ async def login(request: Request, username: Annotated[str, Form()] = "", passwor
     response = RedirectResponse("/ui/password" if must_change else safe_next(next), status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+def _hashing_limiter(request: Request) -> anyio.CapacityLimiter:
+    """At most `WEBCARE_PASSWORD_HASH_CONCURRENCY` password checks at once in this process: sixty
+    parallel logins must not take every core (and 64 MiB each) from the rest of the service."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "hashing_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(request.app.state.settings.password_hash_concurrency)
+        request.app.state.hashing_limiter = limiter
+    return limiter
+
+
+def _throttled(request: Request, t: Translator, *, next_url: str, username: str, seconds: int) -> Response:
+    """429 with Retry-After: the login form for a browser, problem JSON for anything else."""
+    headers = {"Retry-After": str(seconds)}
+    if "text/html" not in request.headers.get("accept", ""):
+        return problem_response(TooManyRequests(f"too many failed logins; retry in {seconds} s", headers=headers),
+                                request)
+    response = _login_form(request, next_url=next_url, username=username,
+                           error=t("login.throttled", seconds=seconds), status_code=429)
+    response.headers.update(headers)
     return response
 
 
@@ -120,11 +163,17 @@ async def change_password(request: Request, info: UiUser, current: Annotated[str
     if new == current:
         return render(request, info, "password.html", {"error": t("password.same")}, status_code=422)
 
+    # Read, check and hash outside any transaction; write only if the hash is still the one checked.
+    stored_hash = await in_transaction(request, lambda session: session.get_one(User, info.user_id).password_hash)
+    limiter = _hashing_limiter(request)
+    matches = await anyio.to_thread.run_sync(password_matches, stored_hash, current, limiter=limiter)
+    hashed = await anyio.to_thread.run_sync(hashed_password, new, limiter=limiter) if matches else None
+
     def work(session: Session) -> bool:
         user = session.get_one(User, info.user_id)
-        if not verify_password(user.password_hash, current):
+        if hashed is None or user.password_hash != stored_hash:
             return False
-        set_password(session, username=user.username, password=new, must_change=False)
+        set_password(session, username=user.username, password=hashed, must_change=False)
         end_user_sessions(session, user.id, keep=info.session_id)
         return True
 

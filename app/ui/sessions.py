@@ -53,13 +53,26 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, else None (same cost either way)."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
+def login_hash(session: Session, username: str) -> str | None:
+    """The stored password hash of the active user `username` (None: no such active user). Read
+    in a transaction; the password is checked against it after that transaction, never inside."""
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    return user.password_hash if user is not None else None
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """argon2 verification; an unknown user costs as long as a wrong password. Call outside any
+    database transaction (it takes ~50 ms of CPU and 64 MiB)."""
+    if stored_hash is None:
         verify_password(_DUMMY_HASH, password)
-        return None
-    return user if verify_password(user.password_hash, password) else None
+        return False
+    return verify_password(stored_hash, password)
+
+
+def user_for_login(session: Session, username: str, stored_hash: str) -> User | None:
+    """The active user whose hash is still the one checked (a password changed meanwhile: None)."""
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True),
+                                             User.password_hash == stored_hash))
 
 
 def start_session(session: Session, user: User, *, now: datetime) -> str:

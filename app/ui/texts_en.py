@@ -10,6 +10,7 @@ EN: dict[str, str] = {
     "help.slash": "search", "help.question": "show this help", "help.close": "Close",
     "login.title": "Log in", "login.username": "Username", "login.password": "Password", "login.submit": "Log in",
     "login.failed": "Wrong username or password.",
+    "login.throttled": "Too many failed logins. Try again in {seconds} seconds.",
     "password.title": "Change password", "password.must": "Choose your own password before you continue.",
     "password.current": "Current password", "password.new": "New password",
     "password.hint": "At least 10 characters.", "password.confirm": "New password again",

@@ -10,6 +10,7 @@ NL: dict[str, str] = {
     "help.slash": "zoeken", "help.question": "deze hulp tonen", "help.close": "Sluiten",
     "login.title": "Inloggen", "login.username": "Gebruikersnaam", "login.password": "Wachtwoord",
     "login.submit": "Inloggen", "login.failed": "Onjuiste gebruikersnaam of wachtwoord.",
+    "login.throttled": "Te veel mislukte pogingen. Probeer het over {seconds} seconden opnieuw.",
     "password.title": "Wachtwoord wijzigen", "password.must": "Kies eerst een eigen wachtwoord.",
     "password.current": "Huidig wachtwoord", "password.new": "Nieuw wachtwoord",
     "password.hint": "Minstens 10 tekens.", "password.confirm": "Nieuw wachtwoord nogmaals",

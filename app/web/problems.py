@@ -91,6 +91,10 @@ class IdempotencyKeyInUse(Problem):
     status, slug, title = 409, "idempotency-key-in-use", "Another request with this Idempotency-Key was being handled"
 
 
+class TooManyRequests(Problem):
+    status, slug, title = 429, "too-many-requests", "Too many attempts; wait as Retry-After says"
+
+
 class DatabaseUnavailable(Problem):
     status, slug, title = 503, "database-unavailable", "The database cannot be reached; retry later"
 
@@ -114,7 +118,8 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
 SLUGS = {
     **{slug: status for status, slug in DOMAIN_PROBLEMS.values()},
     **{cls.slug: cls.status for cls in (Problem, InvalidParameter, Unauthorized, PayloadTooLarge,
-                                        IdempotencyKeyReused, IdempotencyKeyInUse, DatabaseUnavailable)},
+                                        IdempotencyKeyReused, IdempotencyKeyInUse, TooManyRequests,
+                                        DatabaseUnavailable)},
 }
 
 
