@@ -65,13 +65,14 @@ def serve(
     from app.migrate import upgrade_to_head
     from app.observability import configure_logging
     from app.rules import RuleSetError
+    from app.secrets import private_directory
     from app.server import build_served_app
     from app.server import serve as serve_http
     from app.ui.bootstrap import first_start_admin, first_start_message
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.var_dir)
     engine = make_engine(settings.effective_database_url)
     upgrade_to_head(engine)
     if settings.env == "development" and (password := first_start_admin(engine)):

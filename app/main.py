@@ -33,10 +33,11 @@ from app.rules.holder import RuleSetHolder, holder_for
 from app.rules.metrics import RulesCollector
 from app.rules.routes import router as rules_router
 from app.rules.runtime import RulesRuntime, new_process_id, runtime_from_settings
-from app.secrets import SecretStore
+from app.secrets import InvalidSecret, SecretStore, secret_problem
 from app.settings import Settings, get_settings
 from app.ui.router import mount_ui
 from app.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from app.web.hsts import HstsMiddleware
 from app.web.input_guard import refuse_unstorable_input
 from app.web.openapi_contract import finish_openapi
 from app.web.problems import install_problem_handlers
@@ -75,9 +76,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     secrets = SecretStore(production=settings.env == "production", var_dir=settings.var_dir)
     for name, webhook in required_secrets(ruleset):
         secrets.get(name, webhook=webhook)
+    if settings.production and settings.metrics_token and (problem := secret_problem(settings.metrics_token,
+                                                                                      webhook=False)):
+        raise InvalidSecret("WEBCARE_METRICS_TOKEN", problem)
     engine = engine or make_engine(settings.effective_database_url)
 
-    app = api_shell()
+    app = api_shell(docs=settings.serves_docs, hsts=settings.production)
     app.state.workers = None
     app.state.settings = settings
     app.state.engine = engine
@@ -103,8 +107,10 @@ def rules_runtime(app: FastAPI, settings: Settings, *, kind: str) -> RulesRuntim
     return runtime
 
 
-def api_shell() -> FastAPI:
-    """The routes, error handlers and middleware without any state: what `webcare openapi` prints."""
+def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
+    """The routes, error handlers and middleware without any state: what `webcare openapi` prints.
+    `docs`: serve /docs, /redoc and /openapi.json; `hsts`: send Strict-Transport-Security on every
+    response (production, which is always served over HTTPS)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,7 +148,9 @@ def api_shell() -> FastAPI:
                 checkpoint_sqlite(engine)
 
     app = FastAPI(title="Webcare Router", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(refuse_unstorable_input)])
+                  dependencies=[Depends(refuse_unstorable_input)],
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
                    health_router, metrics_router, dead_letters_router, reports_router):
@@ -154,6 +162,8 @@ def api_shell() -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit_for=request_body_limit)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if hsts:
+        app.add_middleware(HstsMiddleware)
     return app
 
 

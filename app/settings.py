@@ -41,6 +41,10 @@ class Settings(BaseSettings):
                                 "X-Forwarded-For names the client (login throttle); none by default")
     password_hash_concurrency: int = Field(
         default=2, ge=1, le=64, description="password checks (argon2, 64 MiB each) run at once per process")
+    docs_enabled: bool = Field(default=False, description="serve /docs, /redoc and /openapi.json in production "
+                                                          "too (always served in development)")
+    metrics_token: str | None = Field(default=None, repr=False,
+                                      description="when set, GET /metrics needs Authorization: Bearer <it>")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
@@ -65,10 +69,20 @@ class Settings(BaseSettings):
 
     @property
     def secret_values(self) -> tuple[str | None, ...]:
-        """The secrets among the settings (the database password, the unused session key), which
-        the logs mask."""
+        """The secrets among the settings (the database password, the /metrics token, the unused
+        session key), which the logs mask."""
         password = urlsplit(self.effective_database_url).password
-        return (unquote(password) if password else None, self.secret_key)
+        return (unquote(password) if password else None, self.metrics_token, self.secret_key)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def serves_docs(self) -> bool:
+        """The interactive API docs and the OpenAPI document are served (off in production unless
+        `WEBCARE_DOCS_ENABLED=true`: they map the whole attack surface for anyone)."""
+        return not self.production or self.docs_enabled
 
     @property
     def effective_database_url(self) -> str:

@@ -8,6 +8,7 @@ own (Prometheus sums them over replicas).
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.models import Case
 from app.delivery.models import Delivery
+from app.web.problems import Unauthorized
 
 router = APIRouter(tags=["operations"])
 
@@ -95,6 +97,12 @@ class MetricsMiddleware:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request) -> Response:
-    """The Prometheus text format."""
+    """The Prometheus text format. With `WEBCARE_METRICS_TOKEN` set, only for
+    `Authorization: Bearer <that token>` (401 otherwise)."""
+    expected = request.app.state.settings.metrics_token if hasattr(request.app.state, "settings") else None
+    if expected:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+            raise Unauthorized("send Authorization: Bearer <WEBCARE_METRICS_TOKEN>")
     registry: Any = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

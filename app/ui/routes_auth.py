@@ -37,7 +37,10 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 def is_https(request: Request) -> bool:
-    """Behind a TLS-terminating proxy the scheme arrives as X-Forwarded-Proto."""
+    """Always in production (served over HTTPS only; a proxy's header is not trusted for it);
+    in development behind a TLS-terminating proxy the scheme arrives as X-Forwarded-Proto."""
+    if request.app.state.settings.production:
+        return True
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https"
 
