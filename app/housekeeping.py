@@ -3,8 +3,8 @@ their expiry and login-throttle counts quiet for a day.
 
 `expiry_cutoffs(now)` decides, purely, what counts as expired at `now`; `purge_expired` deletes it
 in the caller's transaction; `Housekeeper` runs that every `interval` seconds on the shared worker
-loop (`app.jobs.leases.run_until_stopped`) in `webcare serve` and in `webcare worker`. Any number of processes may purge at once: a delete of
-rows another purge already deleted deletes nothing.
+loop (`app.jobs.leases.run_until_stopped`) in `webcare serve` and in `webcare worker`. Any number
+of processes may purge at once: a delete of rows another purge already deleted deletes nothing.
 """
 
 from __future__ import annotations
