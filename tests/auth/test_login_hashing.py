@@ -19,7 +19,7 @@ from app.kernel.clock import utc_now
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.settings import Settings
-from tests.ui.support import PASSWORD, login
+from tests.ui.support import PASSWORD, csrf_of, login
 
 
 def test_no_write_lock_is_held_while_a_login_password_is_verified(
@@ -56,3 +56,52 @@ def test_no_write_lock_is_held_while_a_login_password_is_verified(
         assert client.get("/ui/", follow_redirects=False).status_code == 200
     engine.dispose()
     assert probes == ["free", "free"], probes
+
+
+def test_parallel_logins_hash_at_most_the_configured_number_at_once(
+        tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'parallel.db'}")
+    upgrade_to_head(engine)
+    users = [f"agent{n}" for n in range(6)]
+    with transaction(make_sessionmaker(engine)) as session:
+        for name in users:
+            add_user(session, username=name, role="agent", password=PASSWORD, now=utc_now())
+    lock = threading.Lock()
+    running, most = 0, 0
+    real = passwords._hasher
+
+    def counting_verify(hash_: Any, password: Any) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.3)  # long enough that six parallel logins overlap
+            return bool(real.verify(hash_, password))
+        finally:
+            with lock:
+                running -= 1
+
+    class CountingHasher:
+        verify = staticmethod(counting_verify)
+        hash = staticmethod(real.hash)
+
+    monkeypatch.setattr(passwords, "_hasher", CountingHasher())
+    limit = settings.password_hash_concurrency
+    assert limit == 2
+    with TestClient(create_app(settings, engine=engine)) as client:
+        csrf = csrf_of(client.get("/ui/login").text)  # the double-submit cookie is in the client's jar
+
+        def log_in(name: str) -> int:
+            return client.post("/ui/login", data={"username": name, "password": PASSWORD, "csrf_token": csrf,
+                                                  "next": "/ui/"}, follow_redirects=False).status_code
+
+        with ThreadPoolExecutor(len(users)) as pool:
+            statuses = list(pool.map(log_in, users))
+    engine.dispose()
+    assert statuses == [303] * len(users)  # each logged in
+    assert most == limit, f"at most {limit} password checks at once, saw {most}"
