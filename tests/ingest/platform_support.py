@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -69,3 +70,10 @@ def feed_post_with_ids(post_id: str = "1234567890321_901097836652708", page_id: 
     goes to the post's id, which must then be a real Graph id)."""
     return ((SAMPLES / "meta_page_feed_post.json").read_bytes().replace(b"{page-post-id}", post_id.encode())
             .replace(b"{page-id}", page_id.encode()).replace(b"{user-id}", b"5550001"))
+
+
+def poster_for(client: TestClient, app: Any) -> PlatformPoster:
+    """A poster signing with the secrets the app under test uses (the platform_rules connectors')."""
+    secrets = app.state.secrets
+    return PlatformPoster(client, secrets.get("TEST_META_APP_SECRET"), secrets.get("TEST_X_CONSUMER_SECRET"),
+                          secrets.get("TEST_TELEGRAM_SECRET"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
-from tests.ingest.platform_support import PlatformPoster, platform_rules
+from tests.ingest.platform_support import PlatformPoster, platform_rules, poster_for
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
 
 # sample, connector, the account id the platform puts in it, its name in connectors.yaml
@@ -35,9 +35,7 @@ def rules_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def poster(client: TestClient, app) -> PlatformPoster:  # type: ignore[no-untyped-def]
-    secrets = app.state.secrets
-    return PlatformPoster(client, secrets.get("TEST_META_APP_SECRET"), secrets.get("TEST_X_CONSUMER_SECRET"),
-                          secrets.get("TEST_TELEGRAM_SECRET"))
+    return poster_for(client, app)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from app.kernel.clock import utc_now
 from app.mentions.stored import StoredMention
 from app.secrets import SecretStore
 from tests.conftest import BASIC_RULES
-from tests.ingest.platform_support import PlatformPoster, platform_rules
+from tests.ingest.platform_support import PlatformPoster, platform_rules, poster_for
 from tests.support import ApiClient
 
 GRAPH = "https://graph.test/v21.0"
@@ -41,9 +41,7 @@ def rules_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def poster(client: TestClient, app) -> PlatformPoster:  # type: ignore[no-untyped-def]
-    secrets = app.state.secrets
-    return PlatformPoster(client, secrets.get("TEST_META_APP_SECRET"), secrets.get("TEST_X_CONSUMER_SECRET"),
-                          secrets.get("TEST_TELEGRAM_SECRET"))
+    return poster_for(client, app)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.ingest.verification import hub_signature
 from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
-from tests.ingest.platform_support import SAMPLES, SHARED_SAMPLES, PlatformPoster, platform_rules
+from tests.ingest.platform_support import SAMPLES, SHARED_SAMPLES, PlatformPoster, platform_rules, poster_for
 from tests.support import ApiClient, make_user_token
 
 # The table of shared/connectors/README.md: sample, connector, accepted, ignored.
@@ -48,9 +48,7 @@ def rules_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def poster(client: TestClient, app) -> PlatformPoster:  # type: ignore[no-untyped-def]
-    secrets = app.state.secrets
-    return PlatformPoster(client, secrets.get("TEST_META_APP_SECRET"), secrets.get("TEST_X_CONSUMER_SECRET"),
-                          secrets.get("TEST_TELEGRAM_SECRET"))
+    return poster_for(client, app)
 
 
 def count(session: Session, model: type) -> int:
