@@ -9,13 +9,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.models import Case
 from app.cases.schemas import SuggestDepartment, SuggestedDepartmentOut
 from app.db import transaction
+from app.jobs.leases import run_until_stopped
 from app.kernel.clock import utc_now
 from app.learning.history import outcomes_of
 from app.learning.models import RoutingModel
@@ -106,7 +106,7 @@ def department_suggester(cache: ModelCache, rules: RuleSetHolder) -> SuggestDepa
 
 
 class ModelRefresher:
-    """Trains and stores the model every `interval` as an APScheduler job (first run at start). A
+    """Trains and stores the model every `interval` (first run at start). A
     process skips its run when another stored one less than half an interval ago."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval: timedelta = REFRESH_EVERY):
@@ -125,11 +125,12 @@ class ModelRefresher:
             log.exception("training the suggested-department model failed")
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(self.run_job, "interval", seconds=self.interval.total_seconds(), max_instances=1,
-                          coalesce=True, next_run_time=utc_now())
-        scheduler.start()
-        try:
-            await stop.wait()
-        finally:
-            await asyncio.to_thread(scheduler.shutdown, True)
+        """Run `run_job` at start and every `interval` on the shared worker loop, on a thread so the
+        event loop never waits on training, until `stop` is set."""
+
+        async def step() -> int:
+            await asyncio.to_thread(self.run_job)
+            return 0  # nothing more to do until the next interval
+
+        await run_until_stopped(stop, step, idle_seconds=self.interval.total_seconds(),
+                                name="suggested-department model")
