@@ -40,9 +40,9 @@ def queue_reply(session: Session, case: Case, *, text: str, send: bool, ruleset:
     _clear_flags(case)
     if not send:
         return {"delivery": "recorded"}
-    connector = ruleset.connectors.get(case.connector)
-    if connector is None or connector.kind not in PLATFORM_KINDS or not connector.access_token_env:
-        return {"delivery": "recorded", "reason": f"connector {case.connector} cannot send replies"}
+    refusal = why_cannot_send(ruleset, case.connector)
+    if refusal is not None:
+        return {"delivery": "recorded", "reason": refusal}
     mention = _latest_mention(session, case)
     plan = plan_reply(ReplyTo(mention.channel, mention.external_id, mention.author_id, mention.conversation_id,
                               mention.is_private, dict(mention.extra or {}))) if mention else None
@@ -55,6 +55,16 @@ def queue_reply(session: Session, case: Case, *, text: str, send: bool, ruleset:
     session.add(reply)
     session.flush()
     return {"delivery": "queued", "reply_id": reply.id, "method": method, "in_reply_to": mention.external_id}
+
+
+def why_cannot_send(ruleset: RuleSet, connector_name: str) -> str | None:
+    """Why a reply on a case of `connector_name` cannot be posted through its platform (a listening
+    tool or a web form only delivers mentions; a platform connector needs `access_token_env`), or
+    None when it can. The composer asks this before it offers to send; `queue_reply` records it."""
+    connector = ruleset.connectors.get(connector_name)
+    if connector is None or connector.kind not in PLATFORM_KINDS or not connector.access_token_env:
+        return f"connector {connector_name} cannot send replies"
+    return None
 
 
 def _latest_mention(session: Session, case: Case) -> StoredMention | None:

@@ -20,12 +20,16 @@ from app.delivery.models import Delivery
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Status
 from app.mentions.stored import StoredMention
+from app.replies.models import PlatformReply
+from app.replies.service import why_cannot_send
 from app.rules import RuleSet
 from app.ui.highlight import Segment, highlight, matched_words
+from app.ui.thread import ReplyState, ThreadItem, build_thread, channel_icon
 from app.ui.timers import TimerView, nearest_timer, timer_views
 
 EARLIER_LIMIT = 10
-HIDDEN_EVENT_DATA = frozenset({"decision", "actor", "action"})
+HIDDEN_EVENT_DATA = frozenset({"decision", "actor", "action", "reply_id"})
+DEPARTMENT_DATA = frozenset({"from", "to", "department", "departments"})  # shown by name, never by id
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,19 @@ class CaseView:
     linked: str | None
     merged_into: str | None
     followers: str
+    thread: list[ThreadItem]
+    send_refusal: str | None  # why this case's connector cannot post replies (None: it can)
+    department_names: dict[str, str]
     suggestion: SuggestedDepartmentOut | None = None
     suggestion_name: str | None = None
+
+    @property
+    def channel_icon(self) -> str:
+        return channel_icon(self.case.channel)
+
+    def department(self, department_id: str | None) -> str:
+        """A department's name (an id the rules no longer know stays as it is)."""
+        return self.department_names.get(department_id or "", department_id or "—")
 
     @staticmethod
     def safe_url(url: object) -> str | None:
@@ -94,14 +109,16 @@ class CaseView:
                               "name": str(item.get("id") or "") or None})
         return links
 
-    @staticmethod
-    def event_details(event: CaseEvent) -> list[tuple[str, str]]:
-        """The event's data worth showing, as (field, text) pairs; the full routing decision is
-        shown in its own section."""
+    def event_details(self, event: CaseEvent) -> list[tuple[str, str]]:
+        """The event's data worth showing, as (field, text) pairs, departments by name; the full
+        routing decision is shown in its own section."""
         details: list[tuple[str, str]] = []
         for key, value in (event.data or {}).items():
             if key in HIDDEN_EVENT_DATA or value is None or value == "":
                 continue
+            if key in DEPARTMENT_DATA:
+                value = [self.department(str(v)) for v in value] if isinstance(value, list) \
+                    else self.department(str(value))
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
             elif isinstance(value, bool):
@@ -128,8 +145,14 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
     timers = timer_views({k: v.model_dump() for k, v in detail.sla.items()}, now=now)
     department = ruleset.departments.get(case.department)
     followers = case.author.get("followers")
+    names = {d.id: d.name for d in ruleset.departments.values()}
+    replies = {r.id: ReplyState(r.status, r.last_error)
+               for r in session.scalars(select(PlatformReply).where(PlatformReply.case_id == case.id))}
     return CaseView(
         case=case, ref=case.ref, mentions=mentions, events=events,
+        thread=build_thread(mentions, events, replies=replies, department_names=names,
+                            unknown_author=str(case.author.get("handle") or case.author.get("name") or "?")),
+        send_refusal=why_cannot_send(ruleset, case.connector), department_names=names,
         deliveries=list(session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id))),
         earlier=_earlier_cases(session, case), highlight=highlight(first_text, spans),
         matched_words=matched_words(first_text, spans), routing=detail.routing, timers=timers,

@@ -44,6 +44,21 @@ class Translator:
         local = value.astimezone(AMSTERDAM)
         return f"{local.day} {MONTHS[self.language][local.month - 1]} {local.year} {local:%H:%M}"
 
+    def relative(self, value: datetime, now: datetime) -> str:
+        """`3 min ago`, `in 12 min`, `just now`, `2 h ago`, `in 3 d` (Dutch: `3 min geleden`,
+        `over 12 min`): whole units, rounded down, as the browser's ticking copy in app.js does."""
+        seconds = (value - now).total_seconds()
+        s = int(abs(seconds))
+        if s < 60:
+            return self("rel.now")
+        amount, unit = next((s // size, name) for size, name in ((86400, "d"), (3600, "h"), (60, "min"))
+                            if s >= size)
+        return self("rel.future" if seconds > 0 else "rel.past", n=amount, unit=self("rel." + unit))
+
+    def exact(self, value: datetime) -> str:
+        """The full time with its zone, for the hover title of a relative time."""
+        return f"{self.dt(value)} ({AMSTERDAM.key})"
+
     def dt_text(self, value: object) -> str:
         """Like `dt` for an ISO 8601 string (as JSON documents carry times)."""
         if isinstance(value, datetime):

@@ -30,6 +30,7 @@ from app.cases.locking import lock_visible_case
 from app.cases.queries import get_visible_case
 from app.cases.schemas import SuggestDepartment
 from app.kernel.clock import utc_now
+from app.replies.service import why_cannot_send
 from app.rules import RuleSet
 from app.ui.casepage import CaseView, build_case_view
 from app.ui.deps import UiError, UiUser, check_csrf, in_transaction, session_alive
@@ -48,7 +49,7 @@ ACTION_MODELS: dict[str, type[BaseModel]] = {
     "handoff": HandoffIn, "pending-customer": Empty, "resume": Empty, "resolve": ResolveIn, "close": CloseIn,
     "reopen": ReopenIn, "merge": MergeIn,
 }
-SECTIONS = ("summary", "thread", "timeline", "actions", "sla", "author", "routing")
+SECTIONS = ("summary", "thread", "composer", "timeline", "actions", "sla", "author", "routing")
 
 
 def form_params(action: str, form: FormData) -> dict[str, Any]:
@@ -64,6 +65,14 @@ def form_params(action: str, form: FormData) -> dict[str, Any]:
     fields = {"assign": ("user",), "priority": ("priority",), "notes": ("text",), "handoff": ("department", "reason"),
               "resolve": ("resolution",), "close": ("reason",), "reopen": ("reason",)}.get(action, ())
     return {name: value for name in fields if (value := text(name)) is not None}
+
+
+def done_key(action: str, params: dict[str, Any], send_refusal: str | None) -> str:
+    """The confirmation shown after `action`: a reply says whether it is on its way, or only
+    recorded because the connector cannot post replies (never a bare "recorded" for that)."""
+    if action != "respond" or not params.get("send"):
+        return action
+    return "respond-unsendable" if send_refusal else "respond-queued"
 
 
 def _context(request: Request, info: SessionInfo, view: CaseView, **extra: Any) -> dict[str, Any]:
@@ -114,7 +123,7 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
                                            for e in exc.errors()]))
         params = {}
 
-    def work(session: Session) -> tuple[str, CaseView | None, Problem | None]:
+    def work(session: Session) -> tuple[str, CaseView | None, Problem | None, str]:
         case = lock_visible_case(session, info.principal, ref.upper())
         if case is None:
             raise UiError(404, "error.not_found", "error.no_case")
@@ -128,9 +137,9 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
                 failure = problem_of(exc)
         view = build_case_view(session, case, principal=info.principal, ruleset=ruleset,
                                suggest=suggester(request)) if failure else None
-        return case.ref, view, failure
+        return case.ref, view, failure, done_key(action, params, why_cannot_send(ruleset, case.connector))
 
-    case_ref, view, failure = await in_transaction(request, work)
+    case_ref, view, failure, done = await in_transaction(request, work)
     if failure is not None and view is not None:
         errors = failure.extra.get("errors") or []
         message = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(failure.detail or failure.title)
@@ -139,7 +148,7 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
     back = form.get("next")
     if isinstance(back, str) and back.startswith("/ui/") and not back.startswith("//"):
         return RedirectResponse(back, status_code=303)
-    return RedirectResponse(f"/ui/cases/{case_ref}?done={action}", status_code=303)
+    return RedirectResponse(f"/ui/cases/{case_ref}?done={done}", status_code=303)
 
 
 @router.get("/live/case/{ref}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ def request_language(request: Request, info: SessionInfo | None) -> str:
     return "en"
 
 
+def time_element(t: Translator, value: datetime | None, *, css: str = "muted") -> Markup:
+    """`<time>` with the relative text ("3 min ago", "in 12 min"), the exact time and zone as its
+    hover title, and the ISO instant app.js ticks it on from."""
+    if value is None:
+        return Markup("—")
+    return Markup('<time datetime="{iso}" title="{exact}" class="rel {css}" data-rel>{text}</time>').format(
+        iso=value.isoformat(), exact=t.exact(value), css=css, text=t.relative(value, utc_now()))
+
+
 def base_context(request: Request, info: SessionInfo | None, t: Translator | None = None) -> dict[str, Any]:
     t = t or translator(request_language(request, info))
     csrf = info.csrf_token if info else ""
@@ -39,6 +49,7 @@ def base_context(request: Request, info: SessionInfo | None, t: Translator | Non
         "request": request, "user": info, "t": t, "lang": t.language, "csrf": csrf,
         "csrf_field": lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(csrf)}">'),
         "now": utc_now(), "nav": "", "flash": None, "error": None,
+        "when": lambda value, css="muted": time_element(t, value, css=css),
     }
 
 

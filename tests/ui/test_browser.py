@@ -135,9 +135,13 @@ def test_a_case_from_mention_to_close_in_the_browser(service: dict[str, str], br
     page.keyboard.press("r")
     assert page.evaluate("document.activeElement.id") == "respond-text"
     page.keyboard.type("Hoi Jan, de handleiding staat op telco.nl/modem.")
-    page.get_by_role("button", name="Send reply").click()
-    page.wait_for_url(re.compile(r".*\?done=respond$"))
+    assert "cannot post replies" in page.locator("#sec-composer").inner_text()
+    page.get_by_role("button", name="Record reply").click()
+    page.wait_for_url(re.compile(r".*\?done=respond-unsendable$"))
     assert "Hoi Jan, de handleiding staat op telco.nl/modem." in page.locator("#timeline-list").inner_text()
+    reply = page.locator("#thread-list .msg-reply").last
+    assert "Hoi Jan, de handleiding staat op telco.nl/modem." in reply.inner_text()
+    assert reply.get_attribute("data-delivery") == "not_sendable"
 
     # Hand off to billing with a reason; billing acknowledges over the API and the page shows it live.
     page.get_by_label("Hand off to").select_option("billing")

@@ -25,8 +25,26 @@
       if (!isNaN(due)) el.textContent = formatLeft((due - now) / 1000);
     });
   }
+  // Relative times ("3 min ago", "in 12 min") tick on from their datetime; the words come from
+  // body[data-rel] in the page's language (the same rules as Translator.relative on the server).
+  const rel = JSON.parse(document.body.dataset.rel || "{}");
+  function relative(ms) {
+    const s = Math.floor(Math.abs(ms) / 1000);
+    if (s < 60 || !rel.past) return rel.now || "";
+    const unit = s >= 86400 ? ["d", 86400] : s >= 3600 ? ["h", 3600] : ["min", 60];
+    const text = ms > 0 ? rel.future : rel.past;
+    return text.replace("{n}", Math.floor(s / unit[1])).replace("{unit}", rel[unit[0]]);
+  }
+  function tickRelative() {
+    const now = Date.now();
+    document.querySelectorAll("time[data-rel]").forEach(function (el) {
+      const at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) el.textContent = relative(at - now);
+    });
+  }
   tick();
   setInterval(tick, 1000);
+  setInterval(tickRelative, 30000);
 
   // ---- announcements for screen readers ------------------------------------------------------
   function announce(text) {
@@ -219,13 +237,14 @@
       Object.keys(data.sections).forEach(function (name) {
         const section = root.querySelector('[data-section="' + name + '"]');
         if (!section) return;
-        if (name === "actions") {
+        if (section.hasAttribute("data-keep-input")) {
+          // A half-written reply or form is never replaced; say so when its actions changed.
           const current = section.querySelector("[data-allowed]");
           const same = current && current.dataset.allowed === data.allowed;
-          if (dirty(section)) { held = !same; return; }
-          const open = section.querySelector("details[open]");
+          if (dirty(section)) { held = held || !same; return; }
+          const open = Array.prototype.map.call(section.querySelectorAll("details"), function (d) { return d.open; });
           section.innerHTML = data.sections[name];
-          if (open) { const d = section.querySelector("details"); if (d) d.open = true; }
+          section.querySelectorAll("details").forEach(function (d, i) { if (open[i]) d.open = true; });
           return;
         }
         section.innerHTML = data.sections[name];
