@@ -43,7 +43,7 @@ class ReloadStatus:
 
 def test_failures(directory: Path, ruleset: RuleSet, *, now: datetime) -> list[Problem]:
     """One error per failing test of the folder's `tests/`, placed at the test's line."""
-    places = {(t.file, t.name): t.line for t in ruleset.tests}
+    places = {(t.file, t.name): t.line for t in ruleset.tests} | {(t.file, t.name): t.line for t in ruleset.series}
     return [Problem(str(directory / r.file), places.get((r.file, r.name), 0), 1, "error",
                     f"test '{r.name}' fails: {r.why}")
             for r in run_rule_tests(ruleset, now=now) if not r.passed]

@@ -25,6 +25,7 @@ KINDS: dict[str, tuple[Shape, str]] = {
     "lists": (shapes.LIST_FILE, "lists/*.yaml"),
     "rules": (shapes.RULES_FILE, "rules/*.yaml"),
     "tests": (shapes.TESTS_FILE, "tests/*.yaml"),
+    "incidents": (shapes.INCIDENTS_FILE, "incidents.yaml"),
 }
 
 
@@ -37,6 +38,7 @@ def schema(kind: str) -> Json:
         defs["condition"] = shapes.CONDITION
     if kind == "tests":
         defs |= _mention_defs()
+        body["anyOf"] = [{"required": ["tests"]}, {"required": ["series"]}]
     return {"$schema": DRAFT, "title": f"routing_rules/{files}",
             **body, **({"$defs": defs} if defs else {})}
 

@@ -16,6 +16,7 @@ from app.rules.matching import ItemMatcher
 from app.rules.model import Connector, RuleSet
 from app.rules.problems import Problem, RuleSetError
 from app.rules.refs import Refs
+from app.rules.schema_incidents import read_incidents
 from app.rules.schema_lists import ListBook
 from app.rules.schema_rules import RuleReader
 from app.rules.schema_sla import read_sla
@@ -24,7 +25,7 @@ from app.rules.schema_top import read_connectors, read_departments
 from app.rules.version import ruleset_version
 from app.rules.yamlnodes import Reporter, YamlFile
 
-TOP_FILES = ("departments.yaml", "sla.yaml", "connectors.yaml")
+TOP_FILES = ("departments.yaml", "sla.yaml", "connectors.yaml", "incidents.yaml")
 REQUIRED_FILES = ("departments.yaml", "sla.yaml")
 FOLDERS = ("lists", "rules", "tests")
 _SUFFIXES = (".yaml", ".yml")
@@ -64,7 +65,7 @@ def check_ruleset(path: Path, *, lint: bool = False) -> tuple[RuleSet | None, li
     relpaths, others = discover(path)
     for rel in others:
         reporter.add(rel, 0, 0, "warning", "ignored: YAML files are read only as departments.yaml, sla.yaml, "
-                                           "connectors.yaml or directly in lists/, rules/ and tests/")
+                                           "connectors.yaml, incidents.yaml or directly in lists/, rules/ and tests/")
     for name in REQUIRED_FILES:
         if name not in relpaths:
             reporter.add(name, 0, 0, "error", "missing file")
@@ -101,6 +102,7 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
     defaults, departments = read_departments(files["departments.yaml"], refs) \
         if "departments.yaml" in files else (None, {})
     connectors = read_connectors(files["connectors.yaml"], refs) if "connectors.yaml" in files else {}
+    watches = read_incidents(files["incidents.yaml"], refs) if "incidents.yaml" in files else []
     book = ListBook()
     for rel, f in files.items():
         if rel.startswith("lists/"):
@@ -132,6 +134,8 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
         lists=MappingProxyType(book.lists),
         rules=ordered,
         tests=tuple(tests.tests),
+        incidents=tuple(watches),
+        series=tuple(tests.series),
         lexicon=ItemMatcher([*rules.text_items, *weighted_items]).compile(),
         weights=MappingProxyType(weights),
         index=RuleIndex([r.when for r in ordered]),

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.incidents.config import IncidentWatch, SeriesTest
 from app.mentions.model import Mention
 from app.rules.candidates import RuleIndex
 from app.rules.conditions import Cond
@@ -159,10 +160,18 @@ class RuleSet:
     lists: Mapping[str, KeywordList]
     rules: tuple[Rule, ...]
     tests: tuple[RuleTest, ...]
+    incidents: tuple[IncidentWatch, ...] = ()
+    """The storms `incidents.yaml` watches for (`app.incidents`)."""
+    series: tuple[SeriesTest, ...] = ()
+    """The series tests of `tests/*.yaml`."""
     lexicon: ItemMatcher = field(default_factory=lambda: ItemMatcher(()), repr=False, compare=False)
     weights: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     index: RuleIndex = field(default_factory=lambda: RuleIndex(()), repr=False, compare=False)
     """The rules each keyword can make hold (`app.rules.candidates`); built from `rules`."""
+
+    def watch(self, watch_id: str) -> IncidentWatch | None:
+        """The incident watch with this id, or None."""
+        return next((w for w in self.incidents if w.id == watch_id), None)
 
     @property
     def triage_department(self) -> str:
@@ -178,5 +187,6 @@ class RuleSet:
                 "rules": len(self.rules), "lists": len(self.lists), "departments": len(self.departments),
                 "connectors": len(self.connectors), "calendars": len(self.calendars),
                 "policies": len(self.policies), "tests": len(self.tests),
+                "incidents": len(self.incidents), "series": len(self.series),
             },
         }

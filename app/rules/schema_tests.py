@@ -7,28 +7,29 @@ from datetime import datetime
 from pydantic import ValidationError
 from yaml.nodes import Node
 
+from app.incidents.config import SeriesTest
 from app.kernel.vocabulary import PRIORITIES
 from app.mentions.schema import MentionIn
 from app.rules.model import Expect, RuleTest
 from app.rules.refs import Refs
+from app.rules.schema_incidents import read_series
 from app.rules.shapes import EXPECT, TEST, TESTS_FILE
-from app.rules.yamlnodes import YamlFile, entries, locate, sequence, string, strings, to_plain
+from app.rules.yamlnodes import (
+    YamlFile,
+    entries,
+    instant,
+    locate,
+    parse_instant,
+    sequence,
+    string,
+    strings,
+    to_plain,
+)
+
+__all__ = ["CaseReader", "parse_instant"]  # parse_instant: where the commands import it from
 
 EXPECT_KEYS = EXPECT.optional_keys
 DEFAULT_MENTION_ID = "test"
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 timestamp with an offset (`Z` or `+01:00`) as an aware datetime. Raises
-    ValueError with a message fit for users; a timestamp without an offset is refused because its
-    meaning would depend on the machine."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"'{text}' is not an ISO 8601 timestamp like 2026-03-02T10:15:00+01:00") from None
-    if value.tzinfo is None:
-        raise ValueError(f"'{text}' has no UTC offset; add one, e.g. {text}Z or {text}+01:00")
-    return value
 
 
 class CaseReader:
@@ -37,17 +38,28 @@ class CaseReader:
     def __init__(self, refs: Refs):
         self.refs = refs
         self.tests: list[RuleTest] = []
+        self.series: list[SeriesTest] = []
         self._names: dict[str, str] = {}
 
     def read(self, f: YamlFile) -> None:
         if f.root is None:
-            f.empty("empty file: expected 'tests'")
+            f.empty("empty file: expected 'tests' or 'series'")
             return
         top = entries(f, f.root, "tests file", required=TESTS_FILE.required_keys,
                       optional=TESTS_FILE.optional_keys)
-        if top is None or "tests" not in top:
+        if top is None:
             return
-        file_now = _now(f, top["now"][1], "now") if "now" in top else None
+        if "tests" not in top and "series" not in top:
+            f.error(f.root, "tests file: expected 'tests' (routing tests) or 'series' (series tests)")
+            return
+        for node in sequence(f, top["series"][1], "series") or [] if "series" in top else []:
+            series = read_series(f, node, self.refs)
+            if series is not None:
+                self._name(f, series.name, node)
+                self.series.append(series)
+        if "tests" not in top:
+            return
+        file_now = instant(f, top["now"][1], "now") if "now" in top else None
         for node in sequence(f, top["tests"][1], "tests") or []:
             test = self._test(f, node, file_now)
             if test is not None:
@@ -60,12 +72,9 @@ class CaseReader:
         name = string(f, keys["name"][1], "test name")
         if name is None:
             return None
-        if name in self._names:
-            f.warning(keys["name"][1], f"test name '{name}' is used twice (first at {self._names[name]})")
-        else:
-            self._names[name] = f.where(keys["name"][1])
+        self._name(f, name, keys["name"][1])
         what = f"test '{name}'"
-        now = _now(f, keys["now"][1], f"{what}: now") if "now" in keys else file_now
+        now = instant(f, keys["now"][1], f"{what}: now") if "now" in keys else file_now
         connector = string(f, keys["connector"][1], f"{what}: connector") if "connector" in keys else None
         if connector is not None:
             self.refs.need("connector", connector, f, keys["connector"][1])
@@ -74,6 +83,13 @@ class CaseReader:
         if mention is None or expect is None or ("now" in keys and now is None):
             return None
         return RuleTest(name, f.relpath, node.start_mark.line + 1, mention.to_mention(), expect, now, connector)
+
+    def _name(self, f: YamlFile, name: str, node: Node) -> None:
+        """Warns about a test name used twice (results are reported by name)."""
+        if name in self._names:
+            f.warning(node, f"test name '{name}' is used twice (first at {self._names[name]})")
+        else:
+            self._names[name] = f.where(node)
 
     def _expect(self, f: YamlFile, node: Node, what: str) -> Expect | None:
         keys = entries(f, node, f"{what}: expect", optional=EXPECT_KEYS)
@@ -107,17 +123,6 @@ class CaseReader:
             tags=frozenset(many["tags"]) if "tags" in many else None,
             notify=frozenset(many["notify"]) if "notify" in many else None,
             matched_rules=many.get("matched_rules"), not_matched_rules=many.get("not_matched_rules"))
-
-
-def _now(f: YamlFile, node: Node, what: str) -> datetime | None:
-    text = string(f, node, what)
-    if text is None:
-        return None
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        f.error(node, f"{what}: {exc}")
-        return None
 
 
 def _mention(f: YamlFile, node: Node, what: str) -> MentionIn | None:

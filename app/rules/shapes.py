@@ -26,6 +26,7 @@ NAME: Json = {**TEXT, "pattern": IDENT.pattern}
 ENV: Json = {"type": "string", "pattern": ENV_NAME.pattern, "description": "an environment variable name"}
 PRIORITY: Json = {"enum": list(PRIORITIES)}
 TIMESTAMP: Json = {"type": "string", "description": "ISO 8601 with an offset, e.g. 2026-03-02T10:15:00+01:00"}
+SPAN: Json = {"type": "string", "pattern": r"^\d+\s*(s|m|h|d)$", "description": "90s, 10m, 2h, 1d"}
 FRACTION: Json = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": "%$"}]}
 
 
@@ -192,4 +193,28 @@ EXPECT = Shape("The expected decision; leave out what is not checked", {}, {
 TEST = Shape("A routing test: a mention in, the expected decision out",
              {"name": TEXT, "mention": MENTION_REF, "expect": {**EXPECT.schema(), "minProperties": 1}},
              {"now": TIMESTAMP, "connector": NAME})
-TESTS_FILE = Shape("tests/*.yaml", {"tests": array(TEST.schema())}, {"now": TIMESTAMP})
+SERIES_MENTION = Shape("Mentions at a time: `repeat` of them, `every` apart", {"at": TIMESTAMP, "text": TEXT},
+                       {"repeat": {"type": "integer", "minimum": 1}, "every": SPAN})
+SERIES_BACKGROUND = Shape("The usual level: `per_hour` mentions with `text` in every hour of the history",
+                          {"text": TEXT, "per_hour": {"type": "integer", "minimum": 0}})
+SERIES_EXPECT = Shape("An incident the series opens (in order of opening); leave out what is not checked",
+                      {"watch": NAME}, {"opened_by": TIMESTAMP, "opened_after": TIMESTAMP, "closed_by": TIMESTAMP,
+                                        "mentions": {"type": "integer", "minimum": 0}})
+SERIES = Shape("A series test: timestamps and texts in, the incidents they open out",
+               {"name": TEXT, "mentions": array(SERIES_MENTION.schema(), min_items=1),
+                "expect": array(SERIES_EXPECT.schema())},
+               {"history": array(SERIES_BACKGROUND.schema()), "until": TIMESTAMP})
+TESTS_FILE = Shape("tests/*.yaml (routing tests, series tests or both)", {},
+                   {"tests": array(TEST.schema()), "series": array(SERIES.schema()), "now": TIMESTAMP})
+
+# incidents.yaml
+INCIDENT_WATCH = Shape("A storm to watch for", {
+    "id": NAME, "window": SPAN,
+    "factor": {"type": "number", "exclusiveMinimum": 0,
+               "description": "times the usual level for the hour of the week"},
+    "min_count": {"type": "integer", "minimum": 1, "description": "never hot below this many mentions in the window"},
+    "calm": SPAN}, {
+    "title": TEXT, "lists": array(NAME), "categories": array(TEXT),
+    "history_weeks": {"type": "integer", "minimum": 1, "maximum": 52}})
+INCIDENTS_FILE = Shape("incidents.yaml", {"incidents": array(INCIDENT_WATCH.schema())},
+                       {"timezone": {"type": "string", "description": "an IANA time zone for the hour of the week"}})

@@ -6,20 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from app.incidents.config import IncidentWatch
+from app.incidents.series import TICK, SimulatedIncident, simulate
+from app.incidents.series import compare as compare_series
+from app.mentions.model import Mention
 from app.rules.decision import Decision, RuleTestResult
 from app.rules.evaluate import classify
 from app.rules.model import Expect, RuleSet
+from app.rules.watching import watch_matches
 
 
 def run_rule_tests(ruleset: RuleSet, *, now: datetime) -> list[RuleTestResult]:
-    """One result per test case, in file order. A case's `now` wins over its file's, which wins
-    over the `now` given here."""
+    """One result per test case, in file order, then one per series test (`run_series_tests`). A
+    case's `now` wins over its file's, which wins over the `now` given here."""
     results = []
     for test in ruleset.tests:
         decision = classify(ruleset, test.mention, test.now or now, connector=test.connector)
         failures = compare(test.expect, decision)
         results.append(RuleTestResult(test.name, test.file, not failures, "; ".join(failures)))
-    return results
+    return results + run_series_tests(ruleset)
 
 
 def compare(expect: Expect, decision: Decision) -> list[str]:
@@ -45,3 +50,31 @@ def compare(expect: Expect, decision: Decision) -> list[str]:
 
 def _set(values: Iterable[str]) -> str:
     return "{" + ", ".join(sorted(values)) + "}"
+
+
+def run_series_tests(ruleset: RuleSet) -> list[RuleTestResult]:
+    """One result per series test: its mentions are classified at their own times, each watch of
+    `incidents.yaml` is replayed over the ones it matches (`app.incidents.series.simulate`), and
+    the incidents that open are compared with `expect`."""
+    results = []
+    for test in ruleset.series:
+        start = min(m.at for m in test.mentions)
+        times = [(t, m.text) for m in test.mentions for t in m.times()]
+        last = max(t for t, _ in times)
+        found: list[SimulatedIncident] = []
+        for watch in ruleset.incidents:
+            matching = [t for t, text in times if _matches(ruleset, watch, text, t)]
+            per_hour = sum(b.per_hour for b in test.background if _matches(ruleset, watch, b.text, start))
+            history = [per_hour] * watch.history_weeks if test.background else []
+            until = test.until or last + watch.window + watch.calm + TICK
+            found += simulate(watch, matching, history, start=start, until=until)
+        found.sort(key=lambda i: (i.opened_at, i.watch))
+        failures = compare_series(test.expect, found)
+        results.append(RuleTestResult(test.name, test.file, not failures, "; ".join(failures)))
+    return results
+
+
+def _matches(ruleset: RuleSet, watch: IncidentWatch, text: str, at: datetime) -> bool:
+    category = classify(ruleset, Mention(external_id="series", channel="twitter", text=text), at).category \
+        if watch.categories else None
+    return watch_matches(ruleset, watch, text, category)

@@ -9,6 +9,7 @@ and returns None, and the caller carries on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,28 @@ def _children(node: Node, part: int | str, *, keys: bool = False) -> Iterator[No
         yield from (k if keys else v for k, v in node.value if isinstance(k, ScalarNode) and k.value == part)
     elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         yield node.value[part]
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 timestamp with an offset (`Z` or `+01:00`) as an aware datetime. Raises
+    ValueError with a message fit for users; a timestamp without an offset is refused because its
+    meaning would depend on the machine."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 timestamp like 2026-03-02T10:15:00+01:00") from None
+    if value.tzinfo is None:
+        raise ValueError(f"'{text}' has no UTC offset; add one, e.g. {text}Z or {text}+01:00")
+    return value
+
+
+def instant(f: YamlFile, node: Node, what: str) -> datetime | None:
+    """A timestamp scalar (`parse_instant`); reports a bad one."""
+    text = string(f, node, what)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        f.error(node, f"{what}: {exc}")
+        return None

@@ -22,7 +22,8 @@ runner = CliRunner()
 
 
 def kind_of(rel: str) -> str:
-    top = {"departments.yaml": "departments", "sla.yaml": "sla", "connectors.yaml": "connectors"}
+    top = {"departments.yaml": "departments", "sla.yaml": "sla", "connectors.yaml": "connectors",
+           "incidents.yaml": "incidents"}
     return top.get(rel) or rel.split("/")[0]
 
 

@@ -30,7 +30,7 @@ BROKEN_PROBLEMS = [
     "case.handed_off, case.updated, case.mention_added, case.rerouted, case.resolved, case.closed, "
     "case.reopened, case.notified, sla.warning, sla.breached, sla.escalated)",
     f"{B}/extra/foo.yaml:1:1: warning: ignored: YAML files are read only as departments.yaml, sla.yaml, "
-    "connectors.yaml or directly in lists/, rules/ and tests/",
+    "connectors.yaml, incidents.yaml or directly in lists/, rules/ and tests/",
     f"{B}/lists/a.yaml:2:16: error: list 'a': item '*' has nothing left to match after folding",
     f"{B}/lists/b.yaml:2:11: error: list 'b': include cycle a -> b -> a",
     f"{B}/lists/c.yaml:2:8: error: list 'c': match must be word, prefix or substring",
@@ -121,7 +121,7 @@ def test_good_folder_loads() -> None:
     assert ruleset.calendars["office"].holiday_country == "NL"
     assert ruleset.lists["outage_nl"].include == ("outage_en",)
     assert ruleset.summary()["counts"] == {"rules": 5, "lists": 4, "departments": 4, "connectors": 3,
-                                           "calendars": 2, "policies": 2, "tests": 4}
+                                           "calendars": 2, "policies": 2, "tests": 4, "incidents": 0, "series": 0}
 
 
 def test_version_is_sha256_over_sorted_paths_and_bytes() -> None:
