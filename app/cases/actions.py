@@ -87,7 +87,8 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
         data.update(queue_reply(session, case, text=request.params["text"], send=bool(request.params.get("send")),
                                 ruleset=ruleset, actor=principal.name, now=now))
     _apply_state(session, case, outcome, now=now)
-    on_action(session, case, request.name, owner_changed=outcome.owner_changed, ruleset=ruleset, now=now)
+    on_action(session, case, request.name, owner_changed=outcome.owner_changed, ruleset=ruleset, now=now,
+              by_department=kind == "department")
     record_event(session, case, type=TIMELINE_TYPE[request.name], at=now, actor_type=principal.kind,
                  actor=principal.name, data=data)
     _send_events(session, case, request, principal=principal, outcome=outcome, ruleset=ruleset, now=now,

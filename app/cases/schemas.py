@@ -36,12 +36,19 @@ class AuthorOut(BaseModel):
     verified: bool | None = None
 
 
+STOP_REASON_TEXT = ("why an ended timer did not reach its goal: handed_on, closed, merged, resolved (by webcare, "
+                    "not the department) or unknown (ended before this was recorded); null otherwise")
+
+
 class TimerOut(BaseModel):
     """The current segment of one timer. `seconds_left` is wall-clock time until `due_at` (negative
-    once breached); null while paused or stopped."""
+    once breached); null while paused or ended. `state`: running, paused, warned or breached while
+    it runs; met (its goal happened in time), breached or stopped (it ended without its goal,
+    `stop_reason` says why) once it has ended."""
 
     due_at: datetime | None
     state: str
+    stop_reason: str | None = Field(description=STOP_REASON_TEXT)
     seconds_left: int | None
     department: str | None
     started_at: datetime
@@ -49,12 +56,13 @@ class TimerOut(BaseModel):
 
 
 class TimerSegmentOut(BaseModel):
-    """One timer segment, closed ones included."""
+    """One timer segment, closed ones included (`state` and `stop_reason` as in TimerOut)."""
 
     kind: str
     department: str
     calendar: str
     state: str
+    stop_reason: str | None = Field(description=STOP_REASON_TEXT)
     started_at: datetime
     due_at: datetime | None
     warned_at: datetime | None
@@ -153,7 +161,8 @@ def current_timers(timers: list[SlaTimer], now: datetime) -> dict[str, TimerOut]
     latest: dict[str, SlaTimer] = {}
     for timer in sorted(timers, key=lambda t: (t.started_at, t.id)):
         latest[timer.kind] = timer
-    return {kind: TimerOut(due_at=t.due_at, state=t.state, department=t.department, started_at=t.started_at,
+    return {kind: TimerOut(due_at=t.due_at, state=t.state, stop_reason=t.stop_reason, department=t.department,
+                           started_at=t.started_at,
                            warn_at=t.warn_at,
                            seconds_left=int((t.due_at - now).total_seconds()) if t.active and t.due_at else None)
             for kind, t in latest.items()}
@@ -177,6 +186,7 @@ def case_detail_out(case: Case, mentions: list[StoredMention], events: list[Case
         timeline=[TimelineEntryOut(id=e.id, type=e.type, at=e.at, actor_type=e.actor_type, actor=e.actor,
                                    data=e.data) for e in events],
         sla_history=[TimerSegmentOut(kind=t.kind, department=t.department, calendar=t.calendar, state=t.state,
+                                     stop_reason=t.stop_reason,
                                      started_at=t.started_at, due_at=t.due_at, warned_at=t.warned_at,
                                      breached_at=t.breached_at, stopped_at=t.stopped_at)
                      for t in sorted(timers, key=lambda t: (t.started_at, t.id))],

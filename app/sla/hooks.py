@@ -3,11 +3,16 @@
 - opened: `first_response` and `resolution` start; `department_ack` too when handed off at once.
 - a customer mention: `next_response` starts (unless a response timer already runs); a resolved
   case reopened by it starts a new `resolution`; a `pending_customer` case resumes `resolution`.
-- respond: stops `first_response` and `next_response`.
-- handoff / reroute / escalation handoff: the old owner's `department_ack` segment ends; a new one
-  starts for a new non-triage owner; `resolution` moves to the new owner's calendar.
-- acknowledge: stops `department_ack`. pending-customer / resume: pause / resume `resolution`.
-- resolve: stops `department_ack` and `resolution`. close / merge: stop every timer.
+- respond: stops `first_response` and `next_response` (their goal: met, or breached).
+- handoff / reroute / escalation handoff: the old owner's `department_ack` segment ends without its
+  goal (`stopped`, reason `handed_on`); a new one starts for a new non-triage owner; `resolution`
+  moves to the new owner's calendar.
+- acknowledge: stops `department_ack` (its goal). pending-customer / resume: pause / resume `resolution`.
+- resolve: stops `resolution` (its goal) and `department_ack`: its goal too when the owning
+  department resolves (it answered), else `stopped` (`resolved`: webcare resolved it for them).
+- close / merge: stop every timer without its goal (`stopped`, reason `closed` / `merged`).
+
+A timer whose deadline had passed stays `breached` however it ends.
 - reopen: a new `resolution` segment. priority: every running timer is recomputed.
 """
 
@@ -61,12 +66,13 @@ def on_customer_mention(session: Session, case: Case, *, reopened: bool, resumed
 
 
 def on_action(session: Session, case: Case, action: str, *, owner_changed: bool, ruleset: RuleSet,
-              now: datetime) -> None:
-    """Apply `action`'s effect on the timers; the case already shows the action's result."""
+              now: datetime, by_department: bool = False) -> None:
+    """Apply `action`'s effect on the timers; the case already shows the action's result.
+    `by_department`: the owning department's system took the action (not webcare)."""
     if action == "respond":
         stop_timers(session, case, ["first_response", "next_response"], ruleset=ruleset, now=now)
     elif action in ("handoff", "reroute") and owner_changed:
-        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now)
+        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now, reason="handed_on")
         if case.department != ruleset.triage_department:
             start_timer(session, case, kind="department_ack", department=case.department, ruleset=ruleset, now=now)
         recompute_timers(session, case, ruleset=ruleset, now=now)
@@ -77,9 +83,11 @@ def on_action(session: Session, case: Case, action: str, *, owner_changed: bool,
     elif action == "resume":
         resume_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
     elif action == "resolve":
-        stop_timers(session, case, ["department_ack", "resolution"], ruleset=ruleset, now=now)
+        stop_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
+        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now,
+                    reason=None if by_department else "resolved")
     elif action in ("close", "merge"):
-        stop_timers(session, case, ALL, ruleset=ruleset, now=now)
+        stop_timers(session, case, ALL, ruleset=ruleset, now=now, reason="closed" if action == "close" else "merged")
     elif action == "reopen":
         start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)
     elif action == "priority":

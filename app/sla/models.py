@@ -10,14 +10,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.kernel.ids import ID
 
-TIMER_STATES = ("running", "paused", "warned", "met", "breached")
+TIMER_STATES = ("running", "paused", "warned", "met", "stopped", "breached")
+# Why a timer ended without its goal (`state` "stopped", or "breached" when the deadline passed first):
+# the case was handed on (handoff, reroute, reclassification), closed, merged into another case, or
+# resolved while the department had not acknowledged it. `unknown`: stored before this was recorded
+# and the timeline did not tell (migration 0014).
+STOP_REASONS = ("handed_on", "closed", "merged", "resolved", "unknown")
 
 
 class SlaTimer(Base):
     """One timer segment. Time is kept as open seconds on `calendar`: `budget_seconds` may be used;
     `elapsed_seconds` were used before `run_from` (None while paused or stopped), so priority,
     policy and calendar changes keep what was used. `next_fire_at` is the next pending warning,
-    breach or escalation step (None when nothing is pending): the sweeper's index."""
+    breach or escalation step (None when nothing is pending): the sweeper's index. An ended
+    segment is `met` (its goal happened in time), `breached` (its deadline passed first) or
+    `stopped` (it ended without its goal; `stop_reason` says why)."""
 
     __tablename__ = "sla_timers"
     __table_args__ = (
@@ -44,5 +51,6 @@ class SlaTimer(Base):
     warned_at: Mapped[datetime | None]
     breached_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(16))
     escalations_done: Mapped[int] = mapped_column(default=0)
     next_fire_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ from app.sla.calendar import Calendar
 from app.sla.clock import Clock, plan
 from app.sla.config import EscalationStep, SlaPolicy
 from app.sla.explain import timer_calendar
-from app.sla.models import SlaTimer
+from app.sla.models import STOP_REASONS, SlaTimer
 
 WORST = {"breached": 3, "warned": 2, "running": 1, "paused": 0}
 
@@ -48,17 +48,27 @@ def start_timer(session: Session, case: Case, *, kind: str, department: str, rul
     return timer
 
 
-def stop_timers(session: Session, case: Case, kinds: Iterable[str], *, ruleset: RuleSet, now: datetime) -> None:
-    """End the active segments of `kinds`: met, or breached if the deadline had passed."""
+def stop_timers(session: Session, case: Case, kinds: Iterable[str], *, ruleset: RuleSet, now: datetime,
+                reason: str | None = None) -> None:
+    """End the active segments of `kinds`. Without `reason` their goal was reached: each is `met`,
+    or `breached` if its deadline had passed. With a `reason` (one of `STOP_REASONS`: handed on,
+    closed, merged, resolved by someone else) they ended without their goal: `stopped`, or still
+    `breached` if the deadline had passed first (a missed deadline is not undone by ending the timer)."""
+    if reason is not None and reason not in STOP_REASONS:
+        raise ValueError(f"unknown stop reason {reason!r}")
     for timer in active_timers(session, case, kinds):
         calendar = ruleset.calendars.get(timer.calendar)
         if calendar is not None:
             timer.elapsed_seconds = _clock(timer).used(calendar, now)
         timer.run_from = None
+        if timer.breached_at is None and timer.elapsed_seconds > timer.budget_seconds:
+            # The deadline passed before the sweeper got to it: the goal came late, not in time.
+            timer.breached_at = timer.due_at or now
         timer.active = False
         timer.stopped_at = now
         timer.next_fire_at = None
-        timer.state = "breached" if timer.breached_at is not None else "met"
+        timer.stop_reason = reason
+        timer.state = state_of(timer)
 
 
 def pause_timers(session: Session, case: Case, kinds: Iterable[str], *, ruleset: RuleSet, now: datetime) -> None:
@@ -112,9 +122,12 @@ def refresh(timer: SlaTimer, calendar: Calendar, policy: SlaPolicy, *, now: date
 
 
 def state_of(timer: SlaTimer) -> str:
-    """running, paused, warned or breached while active; met or breached once stopped."""
+    """running, paused, warned or breached while active; once ended: breached if its deadline
+    passed, else met when its goal was reached (no `stop_reason`), stopped when it was not."""
     if not timer.active:
-        return "breached" if timer.breached_at is not None else "met"
+        if timer.breached_at is not None:
+            return "breached"
+        return "stopped" if timer.stop_reason is not None else "met"
     if timer.breached_at is not None:
         return "breached"
     if timer.run_from is None:

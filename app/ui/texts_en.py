@@ -37,7 +37,7 @@ EN: dict[str, str] = {
     "status.open": "Open", "status.pending_department": "With department",
     "status.pending_customer": "Waiting for customer", "status.resolved": "Resolved", "status.closed": "Closed",
     "sla.running": "Running", "sla.paused": "Paused", "sla.warned": "Warned", "sla.met": "Met",
-    "sla.breached": "Breached", "sla.none": "No timer", "sla.due": "due",
+    "sla.stopped": "Stopped", "sla.breached": "Breached", "sla.none": "No timer", "sla.due": "due",
     "timer.first_response": "First response", "timer.next_response": "Next response",
     "timer.department_ack": "Department acknowledgement", "timer.resolution": "Resolution",
     "case.back": "Queue", "case.acknowledged": "acknowledged", "case.category": "Category",

@@ -41,7 +41,7 @@ NL: dict[str, str] = {
     "status.open": "Open", "status.pending_department": "Bij afdeling", "status.pending_customer": "Wacht op klant",
     "status.resolved": "Opgelost", "status.closed": "Gesloten",
     "sla.running": "Loopt", "sla.paused": "Gepauzeerd", "sla.warned": "Waarschuwing", "sla.met": "Gehaald",
-    "sla.breached": "Verlopen", "sla.none": "Geen timer", "sla.due": "uiterlijk",
+    "sla.stopped": "Gestopt", "sla.breached": "Verlopen", "sla.none": "Geen timer", "sla.due": "uiterlijk",
     "timer.first_response": "Eerste reactie", "timer.next_response": "Volgende reactie",
     "timer.department_ack": "Bevestiging afdeling", "timer.resolution": "Oplossing",
     "case.back": "Wachtrij", "case.acknowledged": "bevestigd", "case.category": "Categorie",
