@@ -27,6 +27,7 @@ from app.mentions.language import warm_up as warm_up_language_detection
 from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware, protect_logs
+from app.privacy.routes import router as privacy_router
 from app.rules import RuleSet, RuleSetError
 from app.rules.hits import HitCounter
 from app.rules.holder import RuleSetHolder, holder_for
@@ -153,7 +154,7 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
                   openapi_url="/openapi.json" if docs else None)
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
-                   health_router, metrics_router, dead_letters_router, reports_router):
+                   health_router, metrics_router, dead_letters_router, reports_router, privacy_router):
         app.include_router(router)
     mount_ui(app)
     install_openapi_contract(app)

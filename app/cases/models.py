@@ -24,7 +24,8 @@ class Case(Base):
     owner's own ticket reference. `due_at` (the nearest deadline of a running SLA timer) and
     `sla_state` (the worst state of its active timers) are kept by `app.sla.timers` for the queue.
     `account` is our own account the opening mention reached, `account_name` its display name in
-    connectors.yaml when the case opened (a later rename shows on new cases).
+    connectors.yaml when the case opened (a later rename shows on new cases). `anonymised_at` is set
+    when its text and author data were blanked (`app.privacy`: retention, or the author's erasure).
     """
 
     __tablename__ = "cases"
@@ -55,6 +56,7 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     sla_state: Mapped[str | None] = mapped_column(String(16))
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_mention_at: Mapped[datetime]

@@ -26,7 +26,7 @@ from app.kernel.json_input import MAX_ID
 from app.rules import RuleSet
 from app.web.deps import ActiveRuleSet, DbSession, RowId, require_role
 
-STATUSES = ("pending", "replayed")
+STATUSES = ("pending", "replayed", "erased")  # erased: body blanked (`app.privacy`), never replayed
 MAX_SHOWN_BODY = 64 * 1024
 
 
@@ -138,7 +138,7 @@ def list_dead_letters(session: DbSession, status: Annotated[list[str] | None, Qu
                       limit: Annotated[int, Query(ge=1, le=200)] = 50,
                       cursor: Annotated[str | None, Query(description="opaque; from next_cursor")] = None,
                       ) -> DeadLetterListOut:
-    """Newest first; filter by `status` (pending, replayed) and `connector`."""
+    """Newest first; filter by `status` (pending, replayed, erased) and `connector`."""
     query = select(InboundDeadLetter)
     if status:
         unknown = [s for s in status if s not in STATUSES]
@@ -167,6 +167,6 @@ def replay(letter_id: RowId, session: DbSession, ruleset: ActiveRuleSet) -> Repl
     if letter is None:
         raise NotFound(f"no dead letter {letter_id}")
     if letter.status != "pending":
-        raise Conflict(f"dead letter {letter_id} was already replayed", allowed=[])
+        raise Conflict(f"dead letter {letter_id} is {letter.status}, not pending", allowed=[])
     outcome = replay_dead_letter(session, letter, ruleset=ruleset, now=utc_now())
     return ReplayOut(dead_letter=dead_letter_out(outcome.letter), result=outcome.result.to_json())

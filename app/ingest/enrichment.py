@@ -155,6 +155,9 @@ def record_enrichment(session: Session, outcome: Outcome, *, worker_id: str, rul
     case = lock_existing_case(session, row.case_id)
     job.attempts += 1
     release(job, now=now)
+    if outcome.content is not None and row.removed_at is not None:
+        job.status, job.last_error = "done", None  # removed meanwhile: its text is never stored again
+        return
     if outcome.content is not None:
         _complete(session, row, case, outcome.content, rules=rules, now=now)
         job.status, job.last_error = "done", None

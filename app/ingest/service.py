@@ -24,6 +24,7 @@ from app.ingest.threading import find_thread_case, lock_thread
 from app.mentions.language import with_detected_language
 from app.mentions.model import Mention
 from app.mentions.stored import StoredMention, attachments_json, new_stored_mention
+from app.privacy.blanking import blank_removed_mention
 from app.rules import Decision, RuleSet, classify
 
 
@@ -53,7 +54,9 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
     - an edit of a stored mention updates it (the old text goes to the case's timeline) and opens
       no case: `updated`; an edit that changes nothing is a duplicate; an edit of a message never
       seen is stored as a new mention;
-    - a removal marks the stored mention removed (`updated`; again: duplicate; never seen: ignored);
+    - a removal marks the stored mention removed and blanks its text everywhere it was copied
+      (`app.privacy.blanking`; `updated`; again: duplicate; never seen: ignored); an edit of a
+      removed mention is a duplicate (it never brings the text back);
     - an ignored event is counted and nothing is stored.
     A mention without a language, from any connector, gets the detected one before it is
     classified (so rules on `language` fire for a listening tool's mentions as for a platform's).
@@ -128,7 +131,8 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
 def _edit(session: Session, stored: StoredMention, mention: Mention, item: EditedItem, received_at: datetime,
           result: IngestResult) -> None:
     attachments = attachments_json(mention)
-    if stored.text == mention.text and stored.attachments == attachments:
+    # An edit arriving after the removal (platforms do not keep order) must not bring the text back.
+    if stored.removed_at is not None or (stored.text == mention.text and stored.attachments == attachments):
         result.duplicates += 1
         return
     case = lock_existing_case(session, stored.case_id)
@@ -151,9 +155,12 @@ def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, r
     if stored.removed_at is not None:
         result.duplicates += 1
         return
+    case = lock_existing_case(session, stored.case_id)
     stored.removed_at = item.removed_at or received_at
-    record_event(session, lock_existing_case(session, stored.case_id), type="mention_removed", at=received_at,
-                 actor_type="customer", data={"external_id": stored.external_id, "text": stored.text})
+    # The author took the text back: it is blanked everywhere it was copied and never served again.
+    blank_removed_mention(session, stored, now=received_at)
+    record_event(session, case, type="mention_removed", at=received_at, actor_type="customer",
+                 data={"external_id": stored.external_id})
     result.updated += 1
 
 

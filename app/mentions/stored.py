@@ -19,7 +19,8 @@ class StoredMention(Base):
 
     `received_at` starts the SLA clocks; `posted_at` is the platform's own time. `account` is our
     own account the customer wrote to (`Mention.account`). `decision` is the routing decision made
-    for this mention (every mention is classified, also when it joins a case).
+    for this mention (every mention is classified, also when it joins a case). `raw_purged_at` is
+    set when `raw` was emptied (`app.privacy`: past its retention, removed or erased).
     """
 
     __tablename__ = "mentions"
@@ -53,6 +54,7 @@ class StoredMention(Base):
     posted_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
     edited_at: Mapped[datetime | None]
+    raw_purged_at: Mapped[datetime | None]
 
 
 def attachments_json(mention: Mention) -> list[dict[str, Any]]:
