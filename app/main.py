@@ -130,7 +130,8 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
         if settings is not None and settings.workers_enabled:
             from app.workers import Workers
 
-            workers = Workers(app.state.sessions, app.state.rules, app.state.secrets)
+            workers = Workers(app.state.sessions, app.state.rules, app.state.secrets,
+                              retention=settings.retention_policy)
             app.state.workers = workers
             await workers.start()
         try:

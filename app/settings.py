@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.privacy.policy import RetentionPolicy
 from app.web.body_limit import DEFAULT_MAX_BODY_BYTES
 
 
@@ -49,6 +51,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
                                 description="largest request body outside /webhooks (bytes); more is 413")
+    retention_raw_payload_days: int = Field(
+        default=30, ge=1, le=36500, description="days a mention's raw platform payload is kept (its parsed "
+                                                "fields stay)")
+    retention_dead_letter_days: int = Field(
+        default=30, ge=1, le=36500, description="days an unparsed platform body is kept before it is erased")
+    retention_closed_case_days: int = Field(
+        default=365, ge=1, le=36500, description="days after its last change that a resolved or closed case "
+                                                 "keeps its text and author data")
+    retention_delivery_log_days: int = Field(
+        default=90, ge=1, le=36500, description="days a department's response body to a webhook delivery is kept")
     # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.
     secret_key: str | None = Field(default=None, repr=False)
 
@@ -73,6 +85,14 @@ class Settings(BaseSettings):
         session key), which the logs mask."""
         password = urlsplit(self.effective_database_url).password
         return (unquote(password) if password else None, self.metrics_token, self.secret_key)
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        """How long each kind of personal data is kept (`app.privacy.retention`)."""
+        return RetentionPolicy(raw_payloads=timedelta(days=self.retention_raw_payload_days),
+                               dead_letters=timedelta(days=self.retention_dead_letter_days),
+                               finished_cases=timedelta(days=self.retention_closed_case_days),
+                               delivery_logs=timedelta(days=self.retention_delivery_log_days))
 
     @property
     def production(self) -> bool:

@@ -1,5 +1,5 @@
 """Background workers (webhook delivery, the SLA sweeper, Instagram enrichment, platform replies,
-the purge of expired idempotency keys and UI sessions):
+the purge of expired idempotency keys and UI sessions, the daily retention purge):
 run inside `webcare serve` (unless WEBCARE_WORKERS_ENABLED=false) or alone
 with `webcare worker`. Every worker is safe to run in any number of processes at once: each claims
 its rows with leases (DESIGN "The flow of one mention")."""
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.delivery.dispatcher import Dispatcher
 from app.delivery.outbox import OUTBOX_FLAG
+from app.privacy.policy import RetentionPolicy
+from app.privacy.retention import RetentionPurger
 from app.rules.holder import RuleSetHolder
 from app.secrets import SecretStore
 
@@ -39,7 +41,8 @@ class Workers:
     """The process's workers. `start()` runs them as tasks of the running loop; `stop()` asks them
     to finish what is in flight and waits for them."""
 
-    def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore):
+    def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
+                 retention: RetentionPolicy | None = None):
         from app.housekeeping import Housekeeper
         from app.ingest.enrichment import EnrichmentWorker
         from app.learning.department_model import ModelRefresher
@@ -54,6 +57,7 @@ class Workers:
             ReplySender(sessions, rules, secrets, worker_id=worker_id()),
             ModelRefresher(sessions),
             Housekeeper(sessions),
+            RetentionPurger(sessions, retention or RetentionPolicy()),
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
