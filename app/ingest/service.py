@@ -156,6 +156,10 @@ def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, r
         result.duplicates += 1
         return
     case = lock_existing_case(session, stored.case_id)
+    session.refresh(stored)  # as it is now that its case is locked: a removal at the same moment went first
+    if stored.removed_at is not None:
+        result.duplicates += 1
+        return
     stored.removed_at = item.removed_at or received_at
     # The author took the text back: it is blanked everywhere it was copied and never served again.
     blank_removed_mention(session, stored, now=received_at)

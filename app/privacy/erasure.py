@@ -85,13 +85,12 @@ class AuthorRef:
 def erase_author(session: Session, author: AuthorRef, *, principal: Principal, now: datetime) -> dict[str, int]:
     """Erase everything stored about `author` (see the module docstring); returns how many of
     each kind were erased or blanked. Every case touched is locked first, in id order."""
-    mentions = list(session.scalars(select(StoredMention).where(author.mentions()).order_by(StoredMention.id)))
-    case_ids = {m.case_id for m in mentions} | set(session.scalars(select(Case.id).where(author.opened(mentions))))
-    lock_case_ids(session, case_ids)
+    mentions, case_ids = _lock_their_cases(session, author)
     # Read before anything is blanked: what identifies them in stored copies outside their rows.
     needles = non_empty([author.author_id, *handle_forms(author.handle or ""),
                          *(value for m in mentions for value in (m.author_id, m.author_handle, m.text))])
-    own = list(session.scalars(select(Case).where(author.opened(mentions)).order_by(Case.id)))
+    own = list(session.scalars(select(Case).where(author.opened(mentions)).order_by(Case.id)
+                               .execution_options(populate_existing=True)))
     needles += [case.ref for case in own]
     counts: Counter[str] = erase_mentions(session, mentions, now=now)
     for case in own:
@@ -112,6 +111,20 @@ def erase_author(session: Session, author: AuthorRef, *, principal: Principal, n
     record_erasure(session, principal, author, result, now=now)
     session.flush()
     return result
+
+
+def _lock_their_cases(session: Session, author: AuthorRef) -> tuple[list[StoredMention], set[int]]:
+    """Their mentions, read after every case holding one (or opened by them) is locked, and those
+    cases' ids. Read again after locking: an erasure running at the same moment may have blanked
+    them meanwhile, and then this one finds nothing left to do."""
+    locked: set[int] = set()
+    while True:
+        mentions = list(session.scalars(select(StoredMention).where(author.mentions()).order_by(StoredMention.id)
+                                        .execution_options(populate_existing=True)))
+        case_ids = {m.case_id for m in mentions} | set(session.scalars(select(Case.id).where(author.opened(mentions))))
+        if case_ids <= locked:
+            return mentions, case_ids
+        locked |= lock_case_ids(session, case_ids - locked)  # a merge moved one meanwhile: lock that too
 
 
 ERASURE_KINDS = ("mentions", "cases", "cases_touched", "timeline_entries", "department_events", "replies",

@@ -51,13 +51,13 @@ def purge_due(session: Session, *, now: datetime, policy: RetentionPolicy, batch
         if case.anonymised_at is None and case.status in FINISHED:  # as it is now it is locked
             anonymise_case(session, case, now=now)
             counts["cases"] += 1
-    raw = list(session.scalars(select(StoredMention).where(
-        StoredMention.received_at < cutoffs.raw_received_before, StoredMention.raw_purged_at.is_(None))
-        .order_by(StoredMention.id).limit(batch)))
-    locked = lock_case_ids(session, {m.case_id for m in raw}, skip_locked=True)
-    for mention in raw:
-        if mention.case_id in locked:
-            counts["raw_payloads"] += purge_raw(mention, now=now)
+    raw_due = (StoredMention.received_at < cutoffs.raw_received_before, StoredMention.raw_purged_at.is_(None))
+    locked = lock_case_ids(session, session.scalars(select(StoredMention.case_id).where(*raw_due)
+                                                    .order_by(StoredMention.id).limit(batch)), skip_locked=True)
+    for mention in session.scalars(select(StoredMention).where(*raw_due, StoredMention.case_id.in_(locked))
+                                   .order_by(StoredMention.id).limit(batch)
+                                   .execution_options(populate_existing=True)):
+        counts["raw_payloads"] += purge_raw(mention, now=now)
     for letter in session.scalars(select(InboundDeadLetter).where(
             InboundDeadLetter.received_at < cutoffs.dead_letters_received_before, InboundDeadLetter.status != ERASED)
             .order_by(InboundDeadLetter.id).limit(batch)):

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import IdempotencyKey
+from app.auth.service import Principal
 from app.cases.models import Case, CaseEvent, parse_ref
+from app.db import make_sessionmaker, transaction
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.ingest.dead_letters import keep_dead_letter
 from app.kernel.clock import utc_now
 from app.learning.department_model import refresh_department_model
 from app.learning.models import RoutingModel
+from app.main import create_app
 from app.mentions.stored import StoredMention
+from app.privacy.erasure import AuthorRef, erase_author
+from app.settings import Settings
 from tests.privacy.support import places_holding
 from tests.support import ApiClient, Signer, make_department_token, make_user_token, mention, post_mentions
 
@@ -176,3 +182,29 @@ def test_the_erasure_record_holds_no_personal_data(client: TestClient, signer: S
     assert len(records) == 2
     assert all(set(r.data) == {"scope", "mentions"} for r in records)
     assert session.scalars(select(Case.author_key).where(Case.author_key.like("%7f3a91%"))).all() == []
+
+
+def test_two_erasures_of_one_author_at_once_erase_each_mention_once(live_database: Engine,
+                                                                     settings: Settings) -> None:
+    sessions = make_sessionmaker(live_database)
+    with TestClient(create_app(settings, engine=live_database, sessions=sessions)) as client:
+        signer = Signer(client.app.state.secrets.get("TEST_LISTENING_SECRET", webhook=True))  # type: ignore[attr-defined]
+        jan_cases = {post_mentions(client, signer, mention(f"{JAN_TEXT} ({i})", author=JAN)).json()["cases"][0]
+                     for i in range(6)}
+        post_mentions(client, signer, mention(PIET_TEXT, author=PIET))
+    ops = Principal(kind="user", name="ops-olga", role="ops")
+    jan = AuthorRef(connector="listening-tool", handle=JAN["handle"])
+
+    def erase() -> dict[str, int]:
+        with transaction(sessions) as session:
+            return erase_author(session, jan, principal=ops, now=utc_now())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [f.result() for f in [pool.submit(erase), pool.submit(erase)]]
+    assert sorted(r["mentions"] for r in results) == [0, 6]
+    assert sorted(r["cases"] for r in results) == [0, len(jan_cases)]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CaseEvent)
+                              .where(CaseEvent.type == "privacy_erased")) == len(jan_cases)
+        assert places_holding(session, "Dorpsstraat") == []
+        assert places_holding(session, PIET_TEXT)

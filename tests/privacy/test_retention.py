@@ -3,31 +3,26 @@ never deleted, so every report over the period adds up the same afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.models import Case, parse_ref
-from app.db import make_engine, make_sessionmaker
+from app.db import make_sessionmaker
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.ingest.dead_letters import keep_dead_letter
 from app.ingest.models import InboundDeadLetter
 from app.kernel.clock import utc_now
 from app.main import create_app
 from app.mentions.stored import StoredMention
-from app.migrate import upgrade_to_head
 from app.privacy.policy import RetentionPolicy, retention_cutoffs
 from app.privacy.retention import RetentionPurger, purge_due
 from app.settings import Settings
 from app.workers import Workers
-from tests.dbutil import scratch_database_url
 from tests.privacy.support import places_holding
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
 
@@ -150,16 +145,6 @@ def test_nothing_is_purged_before_its_retention_ends(client: TestClient, signer:
     assert session.scalars(select(DeliveryAttempt.response_body)).all() == [None]
     assert places_holding(session, "NL91ABNA0417164300")
     assert places_holding(session, RESOLVED_TEXT)
-
-
-@pytest.fixture
-def live_database(tmp_path: Path) -> Iterator[Engine]:
-    """A database of its own, committed to for real (PostgreSQL when the suite runs on it)."""
-    with scratch_database_url(tmp_path) as url:
-        engine = make_engine(url)
-        upgrade_to_head(engine)
-        yield engine
-        engine.dispose()
 
 
 def test_purges_running_at_once_anonymise_each_case_once(live_database: Engine, settings: Settings) -> None:
