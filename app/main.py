@@ -16,6 +16,7 @@ from app.cases.routes import router as cases_router
 from app.db import checkpoint_sqlite, make_engine, make_sessionmaker
 from app.delivery.feed import router as events_router
 from app.delivery.routes import router as deliveries_router
+from app.feedback.routes import router as feedback_router
 from app.health.routes import router as health_router
 from app.ingest.body import webhook_body_limit
 from app.ingest.dead_letters import router as dead_letters_router
@@ -28,6 +29,7 @@ from app.metrics.routes import Metrics, MetricsMiddleware
 from app.metrics.routes import router as metrics_router
 from app.observability import RequestIdMiddleware, protect_logs
 from app.privacy.routes import router as privacy_router
+from app.reports.routes import router as kpi_reports_router
 from app.rules import RuleSet, RuleSetError
 from app.rules.hits import HitCounter
 from app.rules.holder import RuleSetHolder, holder_for
@@ -155,7 +157,8 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
                   openapi_url="/openapi.json" if docs else None)
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
-                   health_router, metrics_router, dead_letters_router, reports_router, privacy_router):
+                   health_router, metrics_router, dead_letters_router, reports_router, privacy_router,
+                   feedback_router, kpi_reports_router):
         app.include_router(router)
     mount_ui(app)
     install_openapi_contract(app)

@@ -4,6 +4,7 @@ from app.auth.models import ApiToken, IdempotencyKey, LoginFailure, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
+from app.feedback.models import CaseFeedback
 from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.learning.models import RoutingModel
 from app.mentions.stored import StoredMention
@@ -12,7 +13,7 @@ from app.rules.models import RuleHit, RuleProcess, RuleReloadRequest
 from app.sla.models import SlaTimer
 from app.ui.models import UiSession
 
-__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseOwner", "CaseTag", "Delivery", "DeliveryAttempt",
-           "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "LoginFailure", "MentionEnrichment",
-           "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest", "SlaTimer",
-           "StoredMention", "Subscription", "UiSession", "User"]
+__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseFeedback", "CaseOwner", "CaseTag", "Delivery",
+           "DeliveryAttempt", "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "LoginFailure",
+           "MentionEnrichment", "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest",
+           "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]

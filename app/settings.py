@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
                                                           "too (always served in development)")
     metrics_token: str | None = Field(default=None, repr=False,
                                       description="when set, GET /metrics needs Authorization: Bearer <it>")
+    timezone: str = Field(default="Europe/Amsterdam", description="the organisation's time zone: reports place "
+                          "days and hours of the week in it (an IANA name)")
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
@@ -63,6 +66,15 @@ class Settings(BaseSettings):
         default=90, ge=1, le=36500, description="days a department's response body to a webhook delivery is kept")
     # Accepted (SPEC §5) but unused: UI sessions are server-side random tokens stored as hashes.
     secret_key: str | None = Field(default=None, repr=False)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Amsterdam") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod

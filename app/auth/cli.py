@@ -124,12 +124,14 @@ def users_unblock(key: Annotated[str, typer.Argument(help="user:NAME or addr:IP,
 def tokens_create(
     user: Annotated[str | None, typer.Option(help="the user the token acts as")] = None,
     department: Annotated[str | None, typer.Option(help="the department (id in departments.yaml)")] = None,
+    integration: Annotated[str | None, typer.Option(
+        help="an integration's name (a survey tool): the token may only post customer feedback")] = None,
     label: Annotated[str | None, typer.Option()] = None,
     expires_in: Annotated[str | None, typer.Option(help="e.g. 90d or 12h; never expires when left out")] = None,
 ) -> None:
     """Create a token; prints the token alone on stdout (shown once, stored only as a hash)."""
-    if (user is None) == (department is None):
-        typer.echo("give exactly one of --user or --department", err=True)
+    if [user, department, integration].count(None) != 2:
+        typer.echo("give exactly one of --user, --department or --integration", err=True)
         raise typer.Exit(2)
     now = utc_now()
     expires_at = None
@@ -152,10 +154,11 @@ def tokens_create(
         owner = get_user(session, user) if user else None
         if owner is not None and not owner.active:
             raise AuthError(f"user {user} is deactivated")
-        row, token = create_token(session, now=now, user=owner, department=department, label=label,
-                                  expires_at=expires_at)
+        row, token = create_token(session, now=now, user=owner, department=department, integration=integration,
+                                  label=label, expires_at=expires_at)
     until = f", expires {expires_at:%Y-%m-%d %H:%M}Z" if expires_at else ""
-    typer.echo(f"token {row.id} created for {user or 'department ' + str(department)}{until}", err=True)
+    owner_text = user or (f"department {department}" if department else f"integration {integration}")
+    typer.echo(f"token {row.id} created for {owner_text}{until}", err=True)
     typer.echo(token)
 
 
@@ -166,7 +169,8 @@ def tokens_list() -> None:
         rows = session.execute(select(ApiToken, User.username).outerjoin(User, User.id == ApiToken.user_id)
                                .order_by(ApiToken.id)).all()
         for token, username in rows:
-            owner = f"user:{username}" if username else f"department:{token.department}"
+            owner = (f"user:{username}" if username else f"department:{token.department}" if token.department
+                     else f"integration:{token.integration}")
             state = (f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at
                      else f"expires {token.expires_at:%Y-%m-%d %H:%M}Z" if token.expires_at else "active")
             used = f"used {token.last_used_at:%Y-%m-%d %H:%M}Z" if token.last_used_at else "never used"

@@ -31,7 +31,8 @@ class User(Base):
 
 class ApiToken(Base):
     """A bearer token. Only its SHA-256 is stored (tokens are 256-bit random, so a fast hash is
-    enough); it acts as its user, or as a department when `department` is set."""
+    enough); it acts as its user, as a department when `department` is set, or as an integration
+    (a survey tool) when `integration` is set: an integration token may only post customer feedback."""
 
     __tablename__ = "api_tokens"
 
@@ -40,6 +41,7 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     department: Mapped[str | None] = mapped_column(String(64))
+    integration: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from app.auth.models import ROLES, ApiToken, User
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 
 TOKEN_PREFIX = "wcr_"
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
@@ -25,8 +27,8 @@ class AuthError(ValueError):
 class Principal:
     """Who is calling: a user acting with their role, or a department system."""
 
-    kind: str  # "user" | "department"
-    name: str  # username or department id
+    kind: str  # "user" | "department" | "integration" (may only post feedback)
+    name: str  # username, department id or integration name
     role: str | None = None
     user_id: int | None = None
     department: str | None = None
@@ -111,16 +113,21 @@ def get_user(session: Session, username: str) -> User:
 
 
 def create_token(session: Session, *, now: datetime, user: User | None = None, department: str | None = None,
-                 label: str | None = None, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """A new token for exactly one of `user` or `department`, valid until `expires_at` (None: until
-    revoked); returns the row and the token text, which is shown once and never stored."""
-    if (user is None) == (department is None):
-        raise AuthError("a token belongs to a user or to a department")
+                 integration: str | None = None, label: str | None = None,
+                 expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for exactly one of `user`, `department` or `integration` (a survey tool, which
+    may only post feedback), valid until `expires_at` (None: until revoked); returns the row and
+    the token text, which is shown once and never stored."""
+    if [user, department, integration].count(None) != 2:
+        raise AuthError("a token belongs to a user, a department or an integration")
+    if integration is not None and not _NAME.match(integration):
+        raise AuthError("an integration name is 1-64 letters, digits, '.', '-' or '_'")
     if expires_at is not None and expires_at <= now:
         raise AuthError("a token must expire in the future")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(token_hash=token_digest(token), prefix=token[:12], user_id=user.id if user else None,
-                   department=department, label=label, created_at=now, expires_at=expires_at)
+                   department=department, integration=integration, label=label, created_at=now,
+                   expires_at=expires_at)
     session.add(row)
     session.flush()
     return row, token
@@ -151,6 +158,8 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
         row.last_used_at = now
     if row.department is not None:
         return Principal(kind="department", name=row.department, department=row.department, token_id=row.id)
+    if row.integration is not None:
+        return Principal(kind="integration", name=row.integration, token_id=row.id)
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None

@@ -44,5 +44,5 @@ NOT_CLOSED: tuple[str, ...] = (*ACTIVE_STATUSES, "resolved")
 
 EVENT_TYPES: tuple[str, ...] = (
     "case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved", "case.closed",
-    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated")
+    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated", "feedback.received")
 """The department event types (webhooks and the event feed)."""

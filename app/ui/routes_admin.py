@@ -41,6 +41,7 @@ class TokenRow:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    integration: str | None = None
 
 
 def one_time_password() -> str:
@@ -125,7 +126,8 @@ def _tokens_page(request: Request, info: SessionInfo, session: Session, **extra:
     rows = session.execute(select(ApiToken, User.username).outerjoin(User, User.id == ApiToken.user_id)
                            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).all()
     tokens = [TokenRow(id=tok.id, prefix=tok.prefix, department=tok.department, username=name, label=tok.label,
-                       created_at=tok.created_at, last_used_at=tok.last_used_at, revoked_at=tok.revoked_at)
+                       created_at=tok.created_at, last_used_at=tok.last_used_at, revoked_at=tok.revoked_at,
+                       integration=tok.integration)
               for tok, name in rows]
     return render(request, info, "admin_tokens.html", {"tokens": tokens, "nav": "tokens", **extra})
 

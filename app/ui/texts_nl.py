@@ -110,7 +110,7 @@ NL: dict[str, str] = {
     "tokens.prefix": "Token", "tokens.owner": "Handelt als", "tokens.label": "Omschrijving",
     "tokens.last_used": "Laatst gebruikt", "tokens.revoked": "Ingetrokken", "tokens.revoke": "Intrekken",
     "tokens.revoke_for": "Token {prefix} intrekken", "tokens.none": "Nog geen tokens.",
-    "tokens.department": "afdeling", "tokens.revoked_done": "Token ingetrokken.",
+    "tokens.department": "afdeling", "tokens.integration": "koppeling", "tokens.revoked_done": "Token ingetrokken.",
     "rel.now": "zojuist", "rel.past": "{n} {unit} geleden", "rel.future": "over {n} {unit}", "rel.d": "d",
     "rel.h": "u", "rel.min": "min",
     "times.zone": "Tijden in Amsterdamse tijd (Europe/Amsterdam); wijs een tijd aan voor het precieze moment.",

@@ -36,8 +36,10 @@ def current_ruleset(request: Request) -> RuleSet:
 ActiveRuleSet = Annotated[RuleSet, Depends(current_ruleset)]
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
-    """The caller of an `/api/v1` request: a bearer token, else the UI's session; 401 without either."""
+def any_principal(request: Request, session: DbSession) -> Principal:
+    """The caller of an `/api/v1` request: a bearer token, else the UI's session; 401 without
+    either. Integration tokens included: only `current_principal` (every route but feedback) and
+    `feedback_principal` decide what they may do."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -49,6 +51,14 @@ def current_principal(request: Request, session: DbSession) -> Principal:
     if isinstance(session_principal, Principal):
         return session_principal
     raise Unauthorized("send Authorization: Bearer <token>")
+
+
+def current_principal(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
+    """`any_principal` for every route but posting feedback: an integration token (a survey tool)
+    may do nothing else, so it is refused here (403), once for all routes."""
+    if principal.kind == "integration":
+        raise Forbidden("an integration token may only post feedback (POST /api/v1/cases/{ref}/feedback)")
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -90,6 +90,12 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("POST", "/api/v1/rules/explain", {"mention": {"id": "e", "channel": "x", "text": "storing"}}, nothing, AGENT_UP),
     ("GET", "/api/v1/deliveries", None, nothing, LEAD),
     ("GET", "/api/v1/reports/routing", None, nothing, LEAD),
+    ("GET", "/api/v1/reports/departments", None, nothing, LEAD),
+    ("GET", "/api/v1/reports/channels", None, nothing, LEAD),
+    ("GET", "/api/v1/reports/agents", None, nothing, LEAD),
+    ("GET", "/api/v1/reports/workload", None, nothing, LEAD),
+    # survey answers: users and integration tokens (tests/feedback), never department systems
+    ("POST", "/api/v1/cases/{ref}/feedback", {"score": 9}, nothing, {**AGENT_UP, "other": 403}),
     ("POST", "/api/v1/deliveries/{delivery}/redeliver", None, Ctx.kill_deliveries, OPS),
     ("GET", "/api/v1/subscriptions", None, nothing, OPS),
     ("POST", "/api/v1/subscriptions/billing/enable", None, nothing, OPS),

@@ -1,0 +1,1 @@
+"""KPI and workload reports over the case data (leads and ops)."""
