@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.locking import lock_case_ids
-from app.cases.models import Case
+from app.cases.models import Case, CaseEvent
 from app.db import transaction
 from app.delivery.models import DeliveryAttempt
 from app.ingest.models import InboundDeadLetter
@@ -35,6 +35,8 @@ from app.privacy.policy import FINISHED, RetentionPolicy, retention_cutoffs
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
+ANONYMISED_EVENT = "privacy_anonymised"
+"""The timeline entry a case gets when its retention ended and its text and author data were blanked."""
 BATCH = 200
 
 
@@ -50,6 +52,10 @@ def purge_due(session: Session, *, now: datetime, policy: RetentionPolicy, batch
         case = session.get_one(Case, case_id, populate_existing=True)
         if case.anonymised_at is None and case.status in FINISHED:  # as it is now it is locked
             anonymise_case(session, case, now=now)
+            # A timeline entry (without bumping `updated_at`: timestamps stay) so the queue index of
+            # every process reads the resolved case again and forgets its text.
+            session.add(CaseEvent(case_id=case.id, type=ANONYMISED_EVENT, actor_type="system", actor="retention",
+                                  at=now, data={"retention_days": policy.finished_cases.days}))
             counts["cases"] += 1
     raw_due = (StoredMention.received_at < cutoffs.raw_received_before, StoredMention.raw_purged_at.is_(None))
     locked = lock_case_ids(session, session.scalars(select(StoredMention.case_id).where(*raw_due)

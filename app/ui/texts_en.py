@@ -80,6 +80,7 @@ EN: dict[str, str] = {
     "event.claimed": "Claimed", "event.assigned": "Assigned", "event.responded": "Replied",
     "event.note_added": "Note", "event.rerouted": "Rerouted", "event.acknowledged": "Acknowledged",
     "event.info_requested": "Information requested", "event.pending_customer": "Waiting for the customer",
+    "event.privacy_erased": "Personal data erased", "event.privacy_anonymised": "Anonymised (retention ended)",
     "event.resolved": "Resolved", "event.closed": "Closed", "event.merged": "Merged", "event.merged_in": "Merged in",
     "field.text": "Text", "field.reason": "Reason", "field.from": "From", "field.to": "To",
     "field.department": "Department", "field.question": "Question", "field.resolution": "Resolution",

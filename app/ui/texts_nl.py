@@ -86,6 +86,8 @@ NL: dict[str, str] = {
     "event.claimed": "Opgepakt", "event.assigned": "Toegewezen", "event.responded": "Beantwoord",
     "event.note_added": "Notitie", "event.rerouted": "Omgeleid", "event.acknowledged": "Bevestigd",
     "event.info_requested": "Informatie gevraagd", "event.pending_customer": "Wacht op de klant",
+    "event.privacy_erased": "Persoonsgegevens gewist",
+    "event.privacy_anonymised": "Geanonimiseerd (bewaartermijn voorbij)",
     "event.resolved": "Opgelost", "event.closed": "Gesloten", "event.merged": "Samengevoegd",
     "event.merged_in": "Samengevoegd vanuit",
     "field.text": "Tekst", "field.reason": "Reden", "field.from": "Van", "field.to": "Naar",

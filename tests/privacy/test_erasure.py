@@ -25,6 +25,7 @@ from app.privacy.erasure import AuthorRef, erase_author
 from app.settings import Settings
 from tests.privacy.support import places_holding
 from tests.support import ApiClient, Signer, make_department_token, make_user_token, mention, post_mentions
+from tests.ui.support import login, make_user
 
 JAN = {"id": "author-7f3a91", "handle": "@jan_devries_nl", "name": "Jan de Vries-Zonneveld"}
 JAN_TEXT = "Mijn adres is Dorpsstraat 117 en mijn nummer 0612398765, de monteur kwam niet"
@@ -109,6 +110,10 @@ def test_erasure_blanks_every_copy_of_the_author_and_leaves_others_untouched(
     assert erased[0]["actor"] == "ops-olga" and erased[0]["data"] == {"scope": "connector:listening-tool",
                                                                         "mentions": 1}
     # The model was retrained from the blanked history; the earlier runs that knew Jan are gone.
+    make_user(sessions, "ann")
+    login(client, "ann")
+    page = client.get(f"/ui/cases/{refs['jan']}")
+    assert page.status_code == 200 and "Personal data erased" in page.text and "Dorpsstraat" not in page.text
     [model_after] = session.scalars(select(RoutingModel)).all()
     assert model_after.trained_at != trained_before and "dorpsstraat" not in str(model_after.model)
     assert session.scalars(select(IdempotencyKey.key).where(IdempotencyKey.key == "respond-jan")).all() == []

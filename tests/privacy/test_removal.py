@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.ingest.models import InboundDeadLetter
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import PlatformPoster, platform_rules, poster_for
 from tests.privacy.support import places_holding
 from tests.support import ApiClient
+from tests.ui.support import login, make_user
 
 FIRST = "Mijn klantnummer is 88120457 en de router knippert rood"
 EDITED = "Mijn klantnummer is 88120457 en de router knippert nog steeds rood"
@@ -80,3 +81,19 @@ def test_an_edit_or_a_repeat_arriving_after_the_removal_never_brings_the_text_ba
     assert [m["text"] for m in api.get(f"/api/v1/cases/{ref}").json()["mentions"]] == [""]
     session.expire_all()
     assert places_holding(session, "88120457") == []
+
+
+def test_the_agents_pages_and_queue_search_never_show_removed_text(
+        poster: PlatformPoster, client: TestClient, sessions: sessionmaker[Session]) -> None:
+    make_user(sessions, "ann")
+    login(client, "ann")
+    ref = poster.post("fb", _messenger(_event({"mid": MID, "text": FIRST}))).json()["cases"][0]
+    assert "88120457" in client.get(f"/ui/cases/{ref}").text
+    assert ref in client.get("/ui/", params={"q": "88120457"}).text  # the queue index learned the text
+
+    poster.post("fb", _messenger(_event({"mid": MID, "is_deleted": True})))
+
+    page = client.get(f"/ui/cases/{ref}")
+    assert page.status_code == 200 and "88120457" not in page.text
+    assert ref not in client.get("/ui/", params={"q": "88120457"}).text  # ... and forgot it
+    assert ref in client.get("/ui/").text  # the case itself is still in the queue

@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.workers import Workers
 from tests.privacy.support import places_holding
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
+from tests.ui.support import login, make_user
 
 POLICY = RetentionPolicy(raw_payloads=timedelta(days=30), dead_letters=timedelta(days=14),
                          finished_cases=timedelta(days=365), delivery_logs=timedelta(days=90))
@@ -171,3 +172,18 @@ def test_purges_running_at_once_anonymise_each_case_once(live_database: Engine, 
         cases = session.scalars(select(Case)).all()
         assert len(cases) == 12 and all(c.anonymised_at is not None for c in cases)
         assert session.scalars(select(StoredMention.text).distinct()).all() == [""]
+
+
+def test_the_queue_forgets_a_resolved_cases_text_once_it_is_purged(
+        client: TestClient, signer: Signer, api: ApiClient, sessions: sessionmaker[Session]) -> None:
+    refs = _seed(client, signer, api, sessions)
+    make_user(sessions, "ann")
+    login(client, "ann")
+    search = {"q": "Kerkstraat", "status": "resolved"}
+    assert refs["resolved"] in client.get("/ui/", params=search).text
+    with sessions() as purge, purge.begin():
+        purge_due(purge, now=utc_now() + timedelta(days=366), policy=POLICY)
+    assert refs["resolved"] not in client.get("/ui/", params=search).text
+    assert refs["resolved"] in client.get("/ui/", params={"status": "resolved"}).text
+    timeline = api.get(f"/api/v1/cases/{refs['resolved']}").json()["timeline"]
+    assert [e["data"] for e in timeline if e["type"] == "privacy_anonymised"] == [{"retention_days": 365}]
