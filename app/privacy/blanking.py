@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseEvent
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent
+from app.feedback.models import CaseFeedback
 from app.ingest.models import InboundDeadLetter
 from app.mentions.stored import StoredMention
 from app.privacy.redact import (
@@ -86,8 +87,9 @@ def anonymise_case(session: Session, case: Case, *, now: datetime,
                    mentions: Collection[StoredMention] | None = None) -> Counter[str]:
     """Blank the text and author data of `case` and all it holds: its author, `mentions` (None:
     every mention on it) as `erase_mentions` does, the free text of its timeline (mention copies,
-    replies, notes, questions, resolutions, reasons), its department event bodies, its replies and
-    the response bodies of its deliveries. Marks the case `anonymised_at`; running it again changes nothing."""
+    replies, notes, questions, resolutions, reasons, survey comments), its department event bodies,
+    its replies, its survey comment (the scores stay) and the response bodies of its deliveries.
+    Marks the case `anonymised_at`; running it again changes nothing."""
     if mentions is None:
         mentions = list(session.scalars(
             select(StoredMention).where(StoredMention.case_id == case.id).order_by(StoredMention.id)))
@@ -102,6 +104,10 @@ def anonymise_case(session: Session, case: Case, *, now: datetime,
         department_event.body, changed = blank_free_text(department_event.body)
         counts["department_events"] += bool(changed)
     counts["replies"] += _blank_replies(session, PlatformReply.case_id == case.id)
+    feedback = session.get(CaseFeedback, case.id)
+    if feedback is not None and feedback.comment is not None:  # the scores stay: NPS and CSAT add up
+        feedback.comment = None
+        counts["feedback_comments"] += 1
     counts["delivery_responses"] += blank_delivery_responses(
         session, DeliveryAttempt.delivery_id.in_(select(Delivery.id).where(Delivery.case_id == case.id)))
     case.anonymised_at = case.anonymised_at or now

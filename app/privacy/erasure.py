@@ -27,6 +27,7 @@ from app.cases.locking import lock_case_ids
 from app.cases.models import Case, CaseEvent, format_ref
 from app.cases.schemas import case_detail_out, mention_out
 from app.delivery.models import DepartmentEvent
+from app.feedback.models import CaseFeedback
 from app.ingest.models import InboundDeadLetter
 from app.learning.department_model import NAME as MODEL_NAME
 from app.learning.department_model import refresh_department_model
@@ -128,7 +129,8 @@ def _lock_their_cases(session: Session, author: AuthorRef) -> tuple[list[StoredM
 
 
 ERASURE_KINDS = ("mentions", "cases", "cases_touched", "timeline_entries", "department_events", "replies",
-                 "delivery_responses", "dead_letters", "idempotent_responses", "models_retrained")
+                 "feedback_comments", "delivery_responses", "dead_letters", "idempotent_responses",
+                 "models_retrained")
 """The counts an erasure answers with, always all of them (0 when nothing of that kind was found)."""
 
 
@@ -162,8 +164,8 @@ def _retrain_without_them(session: Session, *, now: datetime) -> int:
 def export_author(session: Session, author: AuthorRef, *, now: datetime) -> dict[str, Any]:
     """Everything stored about `author`, as JSON: their mentions (as the API shows them, with the
     raw platform payloads), the cases they opened (case JSON with thread and timeline), the replies
-    sent to them, the department event bodies of those cases, and the dead letters that hold their
-    id or handle. Reads only."""
+    sent to them, their survey answers, the department event bodies of those cases, and the dead
+    letters that hold their id or handle. Reads only."""
     mentions = list(session.scalars(select(StoredMention).where(author.mentions()).order_by(StoredMention.id)))
     own = list(session.scalars(select(Case).where(author.opened(mentions)).order_by(Case.id)))
     case_ids = {case.id for case in own}
@@ -185,6 +187,10 @@ def export_author(session: Session, author: AuthorRef, *, now: datetime) -> dict
         "cases": [_case_json(session, case, {m.id for m in mentions}, now) for case in own],
         "replies": [{"id": r.id, "case": format_ref(r.case_id), "text": r.text, "status": r.status,
                      "channel": r.channel, "created_at": r.created_at, "sent_at": r.sent_at} for r in replies],
+        "feedback": [{"case": format_ref(f.case_id), "score": f.score, "csat": f.csat, "comment": f.comment,
+                      "received_at": f.received_at}
+                     for f in session.scalars(select(CaseFeedback).where(CaseFeedback.case_id.in_(case_ids))
+                                              .order_by(CaseFeedback.case_id))],
         "department_events": [{"id": e.id, "department": e.department, "type": e.type, "created_at": e.created_at,
                                "body": e.body} for e in events],
         "dead_letters": [{"id": d.id, "connector": d.connector, "received_at": d.received_at,

@@ -17,11 +17,11 @@ BLANK = ""
 NO_AUTHOR: dict[str, Any] = {"id": None, "handle": None, "name": None, "followers": None, "verified": None}
 """A case's or event body's `author` once anonymised."""
 
-FREE_TEXT_KEYS = frozenset({"text", "previous_text", "question", "resolution", "reason"})
+FREE_TEXT_KEYS = frozenset({"text", "previous_text", "question", "resolution", "reason", "comment"})
 """Timeline data and event-body keys that hold what a person wrote: mention text (and the text an
 edit replaced), agent replies and notes, questions to the customer, resolutions, reasons of a handoff
-or reroute. Everything else in timeline data (departments, rule ids, decisions, external ids,
-counts) is routing fact the reports read and stays."""
+or reroute, the customer's survey comment. Everything else in timeline data (departments, rule ids,
+decisions, external ids, scores, counts) is routing fact the reports read and stays."""
 
 
 def blank_free_text(data: Any) -> tuple[Any, int]:

@@ -59,7 +59,8 @@ class ErasureOut(BaseModel):
     counts: dict[str, int] = Field(description="mentions: their mentions blanked; cases: cases they opened, "
                                    "anonymised; cases_touched: cases holding their data (each gets a "
                                    "`privacy_erased` timeline entry); timeline_entries, department_events "
-                                   "(and so webhook deliveries), replies, delivery_responses: copies blanked; "
+                                   "(and so webhook deliveries), replies, feedback_comments, delivery_responses: "
+                                   "copies blanked; "
                                    "dead_letters: erased whole; idempotent_responses: stored answers deleted; "
                                    "models_retrained: the suggested-department model retrained without them")
 
@@ -94,6 +95,7 @@ class ExportOut(BaseModel):
     cases: list[dict[str, Any]] = Field(description="the cases they opened (case JSON with their mentions and "
                                         "the timeline)")
     replies: list[dict[str, Any]] = Field(description="replies sent to them or on their cases")
+    feedback: list[dict[str, Any]] = Field(description="their survey answers on the cases they opened")
     department_events: list[dict[str, Any]] = Field(description="event bodies sent to departments about their "
                                                     "cases")
     dead_letters: list[dict[str, Any]] = Field(description="unparsed platform bodies that hold their id or handle")

@@ -57,6 +57,8 @@ def _seed(client: TestClient, signer: Signer, api: ApiClient, sessions: sessionm
     assert api.post(f"/api/v1/cases/{jan}/handoff", json={"department": "billing", "reason": "0612398765 belt"}
                     ).status_code == 200
     assert api.post(f"/api/v1/cases/{piet}/notes", json={"text": "Piet wacht op Pannekoekhuis"}).status_code == 200
+    assert api.post(f"/api/v1/cases/{jan}/feedback",
+                    json={"score": 3, "csat": 2, "comment": "Monteur vond Dorpsstraat 117 niet"}).status_code == 200
     with sessions() as session, session.begin():
         keep_dead_letter(session, connector="listening-tool", kind="mention",
                          body=f'{{"id": "m-x", "author": {{"id": "{JAN["id"]}"}}, "text": 42}}'.encode(),
@@ -88,7 +90,7 @@ def test_erasure_blanks_every_copy_of_the_author_and_leaves_others_untouched(
     assert answer.status_code == 200, answer.text
     counts = answer.json()["counts"]
     assert counts["mentions"] == 2 and counts["cases"] == 1 and counts["cases_touched"] == 2
-    assert counts["dead_letters"] == 1 and counts["idempotent_responses"] == 1
+    assert counts["dead_letters"] == 1 and counts["idempotent_responses"] == 1 and counts["feedback_comments"] == 1
     assert counts["delivery_responses"] == 1 and counts["models_retrained"] == 1
     assert counts["timeline_entries"] >= 3 and counts["department_events"] >= 1
     session.expire_all()
@@ -143,6 +145,7 @@ def test_export_holds_everything_about_the_author_and_nothing_of_others(
     assert case["ref"] == refs["jan"] and case["author"]["handle"] == JAN["handle"]
     assert "Jan belt over Dorpsstraat 117" in [e["data"].get("text") for e in case["timeline"]]
     assert [r["text"] for r in export["replies"]] == []  # recorded, not sent: no platform reply row
+    assert [(f["score"], f["comment"]) for f in export["feedback"]] == [(3, "Monteur vond Dorpsstraat 117 niet")]
     assert {e["department"] for e in export["department_events"]} == {"billing"}
     assert [d["connector"] for d in export["dead_letters"]] == ["listening-tool"]
     assert "Pannekoek" not in answer.text and PIET_TEXT not in answer.text

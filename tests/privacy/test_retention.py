@@ -67,7 +67,10 @@ def _seed(client: TestClient, signer: Signer, api: ApiClient, sessions: sessionm
                        (f"{closed}/close", {"reason": "klant tevreden, IBAN NL91ABNA0417164300 gecorrigeerd"}),
                        (f"{refs['resolved']}/respond",
                         {"text": "Beste Kees, we kijken in Kerkstraat 9", "send": False}),
-                       (f"{refs['resolved']}/resolve", {"resolution": "mast in Zwolle hersteld"})):
+                       (f"{refs['resolved']}/resolve", {"resolution": "mast in Zwolle hersteld"}),
+                       (f"{refs['resolved']}/feedback",
+                        {"score": 9, "csat": 5, "comment": "Top, Kerkstraat 9 heeft bereik"}),
+                       (f"{closed}/feedback", {"score": 2, "comment": "Rekening NL91ABNA0417164300 nog fout"})):
         answer = api.post(f"/api/v1/cases/{path}", json=body)
         assert answer.status_code == 200, answer.text
     with sessions() as session, session.begin():
@@ -80,21 +83,34 @@ def _seed(client: TestClient, signer: Signer, api: ApiClient, sessions: sessionm
     return refs
 
 
+def _steady(value: Any) -> Any:
+    """A report without what moves with the clock alone: `now`, the backlog's age, `seconds_left`."""
+    if isinstance(value, dict):
+        return {k: _steady(v) for k, v in value.items()
+                if k not in ("now", "seconds_left") and not k.startswith("backlog_age")}
+    if isinstance(value, list):
+        return [_steady(v) for v in value]
+    return value
+
+
 def _figures(api: ApiClient, lead: ApiClient, client: TestClient, start: datetime, end: datetime) -> dict[str, Any]:
-    """What the reports say about [start, end): the routing report, the case counts /metrics shows
-    and the cases listed per status, department and channel with their timers and timestamps."""
+    """What the reports say about [start, end): the routing report, the KPI reports per department,
+    channel and agent (volumes, response and resolution times, SLA compliance, reopens, reroutes,
+    NPS, CSAT), the workload report, the case counts /metrics shows and the cases listed with their
+    statuses, departments, channels, timers and timestamps."""
     window = {"from": start.isoformat(), "to": end.isoformat()}
     routing = lead.get("/api/v1/reports/routing", params=window)
     csv = lead.get("/api/v1/reports/routing", params={**window, "format": "csv"})
+    kpis = {group: lead.get(f"/api/v1/reports/{group}", params=window)
+            for group in ("departments", "channels", "agents", "workload")}
+    assert all(answer.status_code == 200 for answer in kpis.values())
     metrics = [line for line in client.get("/metrics").text.splitlines() if line.startswith("webcare_cases")]
     cases = api.get("/api/v1/cases", params={"limit": 200, "sort": "created_at"}).json()["items"]
-    # `seconds_left` counts down between the two looks; the timers' states and instants must not move.
-    listed = [{**{k: c[k] for k in ("ref", "status", "department", "channel", "priority", "category", "tags",
-                                    "created_at", "updated_at", "routing")},
-               "sla": {kind: {k: v for k, v in t.items() if k != "seconds_left"} for kind, t in c["sla"].items()}}
-              for c in cases]
+    listed = [{k: c[k] for k in ("ref", "status", "department", "channel", "priority", "category", "tags",
+                                 "created_at", "updated_at", "routing", "sla")} for c in cases]
     assert routing.status_code == csv.status_code == 200
-    return {"routing": routing.json(), "csv": csv.text, "metrics": metrics, "cases": listed}
+    return _steady({"routing": routing.json(), "csv": csv.text, "metrics": metrics, "cases": listed,
+                    **{group: answer.json() for group, answer in kpis.items()}})
 
 
 def test_a_purge_blanks_what_is_past_its_retention_and_every_report_adds_up_the_same(
@@ -106,6 +122,7 @@ def test_a_purge_blanks_what_is_past_its_retention_and_every_report_adds_up_the_
     before = _figures(api, lead, client, start, end)
     assert before["routing"]["decided"]["cases"] + before["routing"]["default"]["cases"] == 3
     assert before["routing"]["default"]["handed_on"] == 1
+    assert before["channels"]["total"]["nps"] is not None and before["channels"]["total"]["csat"] is not None
 
     with sessions() as purge, purge.begin():
         purged = purge_due(purge, now=utc_now() + timedelta(days=366), policy=POLICY)
@@ -115,7 +132,7 @@ def test_a_purge_blanks_what_is_past_its_retention_and_every_report_adds_up_the_
     assert _figures(api, lead, client, start, end) == before
     session.expire_all()
     for trace in ("NL91ABNA0417164300", "Kerkstraat", "klant_closed", "u-resolved", "letter-7731",
-                  "mast in Zwolle"):
+                  "mast in Zwolle", "heeft bereik"):
         assert places_holding(session, trace) == [], f"{trace} outlived its retention"
     # The open case keeps its text and author; only its raw payload went.
     [still_open] = session.scalars(select(StoredMention).where(StoredMention.case_id == parse_ref(refs["open"])))
