@@ -13,6 +13,7 @@ import httpx
 import typer
 import yaml
 
+import app.case_handlers  # noqa: F401  (registers what every case change does: timers, outbox, replies)
 from app.auth.cli import tokens_app, users_app
 from app.ingest.cli import inbound_app
 from app.learning.cli import register as register_learning

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Scope
 
+import app.case_handlers  # noqa: F401  (registers what every case change does: timers, outbox, replies)
 from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
 from app.db import checkpoint_sqlite, make_engine, make_sessionmaker

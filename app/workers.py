@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.case_handlers  # noqa: F401  (registers what every case change does: timers, outbox, replies)
 from app.delivery.dispatcher import Dispatcher
 from app.delivery.outbox import OUTBOX_FLAG
 from app.privacy.policy import RetentionPolicy

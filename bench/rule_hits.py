@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import app.case_handlers  # noqa: F401  (registers what every case change does)
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
 from app.ingest.service import ingest_mentions
 from app.ingest.standard import ParsedItem

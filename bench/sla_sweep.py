@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+import app.case_handlers  # noqa: F401  (registers what every case change does)
 from app.cases.models import CaseEvent
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
 from app.kernel.clock import utc_now

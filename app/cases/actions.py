@@ -1,5 +1,6 @@
-"""Case actions (SPEC §2 "Case actions"): authorise, apply the pure transition, record the timeline
-and write the outbox events, all in the caller's transaction. Never commits."""
+"""Case actions: authorise, decide with the pure life cycle, carry out the action's own effects
+(assignee, priority, merge) and apply what happened through `app.cases.changes.apply_changes`
+(timeline, SLA timers, outbox, platform reply), all in the caller's transaction. Never commits."""
 
 from __future__ import annotations
 
@@ -12,32 +13,15 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, CaseState, Outcome, TransitionNotAllowed, transition
+from app.cases.changes import apply_changes, case_state
+from app.cases.events import Actor, DomainEvent
+from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, TransitionNotAllowed, transition
 from app.cases.locking import lock_case
 from app.cases.models import Case, parse_ref
-from app.cases.service import record_event, set_owner
-from app.delivery.outbox import emit
 from app.kernel.errors import Conflict, Forbidden, InvalidInput
 from app.kernel.vocabulary import Status
 from app.mentions.stored import StoredMention
-from app.replies.service import queue_reply
 from app.rules import RuleSet
-from app.sla.hooks import on_action
-
-TIMELINE_TYPE = {
-    "claim": "claimed", "assign": "assigned", "priority": "priority_changed", "respond": "responded",
-    "notes": "note_added", "handoff": "handed_off", "reroute": "rerouted", "acknowledge": "acknowledged",
-    "request-info": "info_requested", "pending-customer": "pending_customer", "resume": "resumed",
-    "resolve": "resolved", "close": "closed", "merge": "merged", "reopen": "reopened",
-}
-# The outbox event each action sends to the owner (None: webcare-internal, timeline only).
-EVENT_TYPE: dict[str, str | None] = {
-    "claim": None, "assign": None, "respond": None, "acknowledge": None,
-    "priority": "case.updated", "notes": "case.updated", "request-info": "case.updated",
-    "pending-customer": "case.updated", "resume": "case.updated",
-    "handoff": "case.handed_off", "reroute": "case.rerouted", "resolve": "case.resolved",
-    "close": "case.closed", "merge": "case.closed", "reopen": "case.reopened",
-}
 
 
 @dataclass(frozen=True)
@@ -75,24 +59,21 @@ def perform_action(session: Session, case: Case, request: ActionRequest, *, prin
     target = _target_department(request, ruleset)
     if target is not None and target == case.department and request.name in ("handoff", "reroute"):
         raise Conflict(f"{case.ref} is already owned by {target}", allowed=[])
-    state = CaseState(status=Status(case.status), department=case.department, triage=ruleset.triage_department,
-                      acknowledged=case.acknowledged_at is not None,
-                      return_status=Status(case.return_status) if case.return_status else None)
+    by = Actor(principal.kind, principal.name)
     try:
-        outcome = transition(state, request.name, kind, target=target)
+        outcome = transition(case_state(case, ruleset.triage_department), request.name, kind, target=target, by=by)
     except TransitionNotAllowed as exc:
         raise Conflict(str(exc), allowed=exc.allowed) from exc
-    data = _apply_effects(session, case, request, principal=principal, outcome=outcome, now=now)
-    if request.name == "respond":  # `send: true` on a platform connector: sent after the commit
-        data.update(queue_reply(session, case, text=request.params["text"], send=bool(request.params.get("send")),
-                                ruleset=ruleset, actor=principal.name, now=now))
-    _apply_state(session, case, outcome, now=now)
-    on_action(session, case, request.name, owner_changed=outcome.owner_changed, ruleset=ruleset, now=now,
-              by_department=kind == "department")
-    record_event(session, case, type=TIMELINE_TYPE[request.name], at=now, actor_type=principal.kind,
-                 actor=principal.name, data=data)
-    _send_events(session, case, request, principal=principal, outcome=outcome, ruleset=ruleset, now=now,
-                 data=data)
+    details, moved = _apply_effects(session, case, request, principal=principal)
+    # A `respond` with `send: true` on a platform connector queues the reply (the `effects` stage of
+    # app.cases.changes), sent after the commit.
+    apply_changes(session, case, outcome.with_details(details).events, ruleset=ruleset, now=now, state=outcome.state)
+    if request.name == "merge":  # the case the mentions moved to shows them and tells its owner
+        target_case = session.get_one(Case, case.merged_into_id)
+        apply_changes(session, target_case, [DomainEvent("merged_in", by, {"from": case.ref, "mentions": moved},
+                                                         notice="case.mention_added",
+                                                         notice_data={"action": "merge", "from": case.ref})],
+                      ruleset=ruleset, now=now)
     session.flush()
     return case
 
@@ -107,20 +88,12 @@ def _target_department(request: ActionRequest, ruleset: RuleSet) -> str | None:
     return str(department)
 
 
-def _apply_state(session: Session, case: Case, outcome: Outcome, *, now: datetime) -> None:
-    state = outcome.state
-    if outcome.owner_changed:
-        set_owner(session, case, state.department, now=now)
-        case.external_ref = None
-    case.status = state.status.value
-    case.return_status = state.return_status.value if state.return_status else None
-    case.acknowledged_at = (case.acknowledged_at or now) if state.acknowledged else None
-
-
-def _apply_effects(session: Session, case: Case, request: ActionRequest, *, principal: Principal,
-                   outcome: Outcome, now: datetime) -> dict[str, Any]:
-    """The action's own changes beyond status and owner; returns the timeline data."""
+def _apply_effects(session: Session, case: Case, request: ActionRequest, *,
+                   principal: Principal) -> tuple[dict[str, Any], list[str]]:
+    """The action's own changes beyond status and owner; returns the timeline data and, for a
+    merge, the external ids of the mentions moved."""
     name, params = request.name, request.params
+    moved: list[str] = []
     data: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
     if name == "claim":
         case.assignee = session.get(User, principal.user_id) if principal.user_id is not None else None
@@ -134,19 +107,17 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *, prin
     elif name == "priority":
         data["from"] = case.priority
         case.priority = params["priority"]
-    elif name == "respond":
-        pass  # the platform reply is queued by the hook in perform_action (it needs the rule set)
     elif name == "acknowledge":
         if params.get("external_ref"):
             case.external_ref = params["external_ref"]
-    elif name in ("handoff", "reroute"):
-        data.update({"from": case.department, "to": outcome.state.department})
     elif name == "merge":
-        data["into"] = _merge(session, case, params["into"], principal=principal, now=now)
-    return data
+        data["into"], moved = _merge(session, case, params["into"])
+    return data, moved
 
 
-def _merge(session: Session, case: Case, into_ref: str, *, principal: Principal, now: datetime) -> str:
+def _merge(session: Session, case: Case, into_ref: str) -> tuple[str, list[str]]:
+    """Move the case's mentions to the case `into_ref` names (locked too); returns its ref and
+    the external ids of the mentions moved."""
     into_id = parse_ref(into_ref)
     target = lock_case(session, into_id) if into_id is not None else None
     if target is None or target.id == case.id:
@@ -157,19 +128,4 @@ def _merge(session: Session, case: Case, into_ref: str, *, principal: Principal,
                             .values(case_id=target.id).returning(StoredMention.external_id)).scalars().all()
     case.merged_into_id = target.id
     target.last_mention_at = max(target.last_mention_at, case.last_mention_at)
-    record_event(session, target, type="merged_in", at=now, actor_type=principal.kind, actor=principal.name,
-                 data={"from": case.ref, "mentions": list(moved)})
-    return target.ref
-
-
-def _send_events(session: Session, case: Case, request: ActionRequest, *, principal: Principal,
-                 outcome: Outcome, ruleset: RuleSet, now: datetime, data: dict[str, Any]) -> None:
-    event_type = EVENT_TYPE[request.name]
-    extra = {"action": request.name, "actor": {"type": principal.kind, "name": principal.name}, **data}
-    if event_type is not None:
-        emit(session, case, type=event_type, now=now, ruleset=ruleset, extra=extra,
-             also=[outcome.previous_owner] if outcome.owner_changed else [])
-    if request.name == "merge":
-        target = session.get_one(Case, case.merged_into_id)
-        emit(session, target, type="case.mention_added", now=now, ruleset=ruleset,
-             extra={"action": "merge", "from": case.ref})
+    return target.ref, list(moved)

@@ -1,14 +1,20 @@
 """The case life cycle (DESIGN "Case life cycle") as a pure transition function.
 
-`transition(state, action, actor, ...)` answers the next state and what happened, or raises
-`TransitionNotAllowed` naming the actions that are allowed for that actor in that state. Nothing
-here reads the clock or the database; the service applies the outcome.
+`transition(state, action, actor, ...)` answers the next state and what happened (domain events:
+handed off, resolved, reopened, ...), or raises `TransitionNotAllowed` naming the actions that are
+allowed for that actor in that state. `opening`, `customer_wrote` and `rules_route` do the same for
+a new case, a customer writing again and a reclassification. Every status a case takes comes from
+here; nothing here reads the clock or the database: `app.cases.changes.apply_changes` applies the
+outcome.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
+from app.cases.events import Actor, DomainEvent, handed_off
 from app.kernel.vocabulary import Status
 
 # The one-letter names of the DESIGN table.
@@ -40,6 +46,22 @@ _RULES: dict[str, tuple[frozenset[Status], frozenset[str]]] = {
     "reopen": (frozenset({R, X}), frozenset({"agent"})),
 }
 
+# What each action is called on the timeline.
+TIMELINE_TYPE = {
+    "claim": "claimed", "assign": "assigned", "priority": "priority_changed", "respond": "responded",
+    "notes": "note_added", "handoff": "handed_off", "reroute": "rerouted", "acknowledge": "acknowledged",
+    "request-info": "info_requested", "pending-customer": "pending_customer", "resume": "resumed",
+    "resolve": "resolved", "close": "closed", "merge": "merged", "reopen": "reopened",
+}
+# The department event each action sends to the owner (None: webcare-internal, timeline only).
+NOTICE_TYPE: dict[str, str | None] = {
+    "claim": None, "assign": None, "respond": None, "acknowledge": None,
+    "priority": "case.updated", "notes": "case.updated", "request-info": "case.updated",
+    "pending-customer": "case.updated", "resume": "case.updated",
+    "handoff": "case.handed_off", "reroute": "case.rerouted", "resolve": "case.resolved",
+    "close": "case.closed", "merge": "case.closed", "reopen": "case.reopened",
+}
+
 
 @dataclass(frozen=True)
 class CaseState:
@@ -58,14 +80,20 @@ class CaseState:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The state after an action, and whether ownership changed (the old owner, for `case.rerouted`)."""
+    """The state after a change, whether ownership changed (the old owner, for `case.rerouted`), and
+    what happened (`events`, in the order the timeline shows them)."""
 
     state: CaseState
     previous_owner: str | None = None
+    events: tuple[DomainEvent, ...] = ()
 
     @property
     def owner_changed(self) -> bool:
         return self.previous_owner is not None and self.previous_owner != self.state.department
+
+    def with_details(self, details: Mapping[str, Any]) -> Outcome:
+        """The outcome with the action's parameters and effects added to its events' data."""
+        return replace(self, events=tuple(replace(e, data={**details, **e.data}) for e in self.events))
 
 
 class TransitionNotAllowed(Exception):
@@ -89,11 +117,15 @@ def allowed_actions(state: CaseState, actor: str, *, owns: bool = True) -> list[
     return names
 
 
-def transition(state: CaseState, action: str, actor: str, *, target: str | None = None) -> Outcome:
-    """Apply `action` by `actor`. `target` is the department of a `handoff` or `reroute`.
+def transition(state: CaseState, action: str, actor: str, *, target: str | None = None,
+               by: Actor | None = None) -> Outcome:
+    """Apply `action` by `actor` (the role: `agent`, `department`, `rule`, `escalation`, `customer`).
+    `target` is the department of a `handoff` or `reroute`; `by` who acted, for the events (the
+    role itself when not given).
 
-    Guarantees: the result follows the DESIGN table exactly; any other (state, action, actor)
-    raises TransitionNotAllowed with the allowed actions for that actor and state.
+    Guarantees: the result follows the life-cycle table exactly and carries one event named after
+    the action (`handed_off`, `resolved`, ...; a handoff or reroute with `from` and `to`); any other
+    (state, action, actor) raises TransitionNotAllowed with the allowed actions for that actor and state.
     """
     if action not in _RULES:
         raise TransitionNotAllowed(action, state.status, allowed_actions(state, actor), f"unknown action {action}")
@@ -103,7 +135,54 @@ def transition(state: CaseState, action: str, actor: str, *, target: str | None 
     if action == "acknowledge" and state.acknowledged:
         raise TransitionNotAllowed(action, state.status, allowed_actions(state, actor),
                                    "the department has already acknowledged this case")
-    return Outcome(*_apply(state, action, target))
+    after, previous_owner = _apply(state, action, target)
+    outcome = Outcome(after, previous_owner)
+    return replace(outcome, events=(_action_event(action, state, outcome, by or Actor(actor)),))
+
+
+def _action_event(action: str, before: CaseState, outcome: Outcome, by: Actor) -> DomainEvent:
+    if action == "handoff":
+        return handed_off(before.department, outcome.state.department, by=by, action=action)
+    moved = {"from": before.department, "to": outcome.state.department} if action == "reroute" else {}
+    return DomainEvent(TIMELINE_TYPE[action], by, moved, notice=NOTICE_TYPE[action], action=action,
+                       also=(before.department,) if outcome.owner_changed else ())
+
+
+def opening(department: str, triage: str, *, by: Actor) -> Outcome:
+    """A new case routed to `department`: open for webcare when that is the triage department,
+    else handed off to it at once (`pending_department`, `case.handed_off` to it)."""
+    state = _owned_by(CaseState(status=O, department=triage, triage=triage), department)
+    if department == triage:
+        return Outcome(state)
+    return Outcome(state, events=(handed_off(triage, department, by=by, losing_owner=False),))
+
+
+def customer_wrote(state: CaseState) -> Outcome:
+    """The customer wrote again on a case that is not closed: a resolved case reopens
+    (`case.reopened`); a case waiting for the customer returns to whose turn it was; any other
+    case keeps its status."""
+    customer = Actor("customer")
+    if state.status == R:
+        return Outcome(replace(state, status=O), events=(DomainEvent(
+            "reopened", customer, {"reason": "the customer wrote again"}, notice="case.reopened",
+            notice_data={"actor": customer.to_json()}),))
+    if state.status == C:
+        after = replace(state, status=state.return_status or O, return_status=None)
+        return Outcome(after, events=(DomainEvent("resumed", customer, {"to": after.status.value}),))
+    return Outcome(state)
+
+
+def rules_route(state: CaseState, department: str, *, by: Actor) -> Outcome:
+    """The rules route a case anew (its opening mention was completed): a new owner receives it as
+    from a rule's handoff; an open or pending_department case takes the status a handoff gives it,
+    any other status is kept. The same department: nothing happens."""
+    if department == state.department:
+        return Outcome(state)
+    if state.status in (O, D):
+        after = _owned_by(state, department)
+    else:
+        after = replace(state, department=department, acknowledged=False)
+    return Outcome(after, state.department, events=(handed_off(state.department, department, by=by),))
 
 
 def _apply(state: CaseState, action: str, target: str | None) -> tuple[CaseState, str | None]:

@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
-from app.delivery.outbox import emit
+from app.cases.changes import apply_changes, case_state
+from app.cases.events import Actor, DomainEvent, notified
+from app.cases.lifecycle import customer_wrote, opening
+from app.cases.models import Case, CaseOwner, CaseTag
 from app.kernel.vocabulary import higher_priority
 from app.mentions.model import Mention
 from app.rules import Decision, RuleSet
-from app.sla.hooks import on_case_opened, on_customer_mention
 
 
 def author_key(mention: Mention) -> str | None:
@@ -35,28 +36,12 @@ def routing_json(decision: Decision) -> dict[str, Any]:
     }
 
 
-def record_event(session: Session, case: Case, *, type: str, at: datetime, actor_type: str = "system",
-                 actor: str | None = None, data: dict[str, Any] | None = None) -> CaseEvent:
-    """Append one entry to the case's timeline and bump `updated_at`."""
-    event = CaseEvent(case_id=case.id, type=type, actor_type=actor_type, actor=actor, at=at, data=data or {})
-    session.add(event)
-    case.updated_at = max(case.updated_at, at)
-    return event
-
-
 def add_tags(case: Case, tags: tuple[str, ...] | list[str]) -> list[str]:
     """Add the tags the case lacks; returns the ones added."""
     present = set(case.tags)
     added = [t for t in dict.fromkeys(tags) if t not in present]
     case.tag_rows.extend(CaseTag(tag=t) for t in added)
     return added
-
-
-def set_owner(session: Session, case: Case, department: str, *, now: datetime) -> None:
-    """Make `department` the owner and remember that it has owned the case (for department tokens)."""
-    case.department = department
-    if session.get(CaseOwner, (case.id, department)) is None:
-        session.add(CaseOwner(case_id=case.id, department=department, since=now))
 
 
 def open_case(session: Session, *, mention: Mention, connector: str, decision: Decision, ruleset: RuleSet,
@@ -68,10 +53,10 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     rules notify receive `case.notified`. The timeline records the creation with the full decision
     and, when they happened, the handoff and the notifications.
     """
-    triage = ruleset.triage_department
-    handed_off = decision.department != triage
+    rule = Actor("rule", decision.deciding_rule)
+    outcome = opening(decision.department, ruleset.triage_department, by=rule)
     case = Case(
-        status="pending_department" if handed_off else "open",
+        status=outcome.state.status.value,
         department=decision.department, category=decision.category, priority=decision.priority,
         sla_policy=decision.sla_policy, channel=mention.channel, connector=connector, account=mention.account,
         account_name=_account_name(ruleset, connector, mention.account),
@@ -85,21 +70,12 @@ def open_case(session: Session, *, mention: Mention, connector: str, decision: D
     session.flush()
     # A new case: its first owner cannot be recorded yet (set_owner would look it up first).
     session.add(CaseOwner(case_id=case.id, department=decision.department, since=now))
-    timers = on_case_opened(session, case, ruleset=ruleset, now=now)
-    record_event(session, case, type="created", at=now, actor_type="rule", actor=decision.deciding_rule,
-                 data={"decision": decision.to_json(),
-                       **({"linked_case": linked_case.ref} if linked_case else {})})
-    rule = {"actor": {"type": "rule", "name": decision.deciding_rule}}
-    if handed_off:
-        record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
-                     data={"from": triage, "to": decision.department})
-        emit(session, case, type="case.handed_off", now=now, ruleset=ruleset, timers=timers,
-             extra={**rule, "from": triage, "to": decision.department})
+    created = DomainEvent("created", rule, {"decision": decision.to_json(),
+                                            **({"linked_case": linked_case.ref} if linked_case else {})})
+    events = [created, *outcome.events]
     if decision.notify:
-        record_event(session, case, type="notified", at=now, actor_type="rule", actor=decision.deciding_rule,
-                     data={"departments": list(decision.notify)})
-        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify, extra=rule,
-             timers=timers)
+        events.append(notified(decision.notify, by=rule, recorded=True))
+    apply_changes(session, case, events, ruleset=ruleset, now=now)
     return case
 
 
@@ -118,33 +94,20 @@ def add_mention_to_case(session: Session, case: Case, *, mention_external_id: st
     owner receives `case.mention_added`, and departments the rules notify `case.notified`.
     """
     case.last_mention_at = max(case.last_mention_at, now)
-    record_event(session, case, type="mention_added", at=now, actor_type="customer",
-                 data={"external_id": mention_external_id, "joined_by": joined_by,
-                       "decision": decision.to_json()})
+    rule = Actor("rule", decision.deciding_rule)
+    events = [DomainEvent("mention_added", Actor("customer"),
+                          {"external_id": mention_external_id, "joined_by": joined_by,
+                           "decision": decision.to_json()},
+                          notice="case.mention_added", notice_data={"mention": {"external_id": mention_external_id}})]
     added = add_tags(case, decision.tags)
     if added:
-        record_event(session, case, type="tagged", at=now, actor_type="rule", actor=decision.deciding_rule,
-                     data={"tags": added})
+        events.append(DomainEvent("tagged", rule, {"tags": added}))
     raised = higher_priority(case.priority, decision.priority)
-    priority_changed = raised != case.priority
-    reopened = resumed = False
-    if priority_changed:
-        record_event(session, case, type="priority_changed", at=now, actor_type="rule",
-                     actor=decision.deciding_rule, data={"from": case.priority, "to": raised})
+    if raised != case.priority:
+        events.append(DomainEvent("priority_changed", rule, {"from": case.priority, "to": raised}))
         case.priority = raised
-    if case.status == "resolved":
-        case.status, reopened = "open", True
-        record_event(session, case, type="reopened", at=now, actor_type="customer",
-                     data={"reason": "the customer wrote again"})
-        emit(session, case, type="case.reopened", now=now, ruleset=ruleset,
-             extra={"actor": {"type": "customer", "name": None}})
-    elif case.status == "pending_customer":
-        case.status, case.return_status, resumed = case.return_status or "open", None, True
-        record_event(session, case, type="resumed", at=now, actor_type="customer", data={"to": case.status})
-    on_customer_mention(session, case, reopened=reopened, resumed=resumed, priority_changed=priority_changed,
-                        ruleset=ruleset, now=now)
-    emit(session, case, type="case.mention_added", now=now, ruleset=ruleset,
-         extra={"mention": {"external_id": mention_external_id}})
+    outcome = customer_wrote(case_state(case, ruleset.triage_department))
+    events.extend(outcome.events)
     if decision.notify:
-        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify,
-             extra={"actor": {"type": "rule", "name": decision.deciding_rule}})
+        events.append(notified(decision.notify, by=rule, recorded=False))
+    apply_changes(session, case, events, ruleset=ruleset, now=now, state=outcome.state)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cases.changes import Change
+from app.cases.events import RULE_NOTICES
 from app.cases.models import Case
 from app.cases.schemas import case_out
 from app.delivery.models import Delivery, DepartmentEvent
@@ -79,3 +81,14 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
 def _webhook(ruleset: RuleSet, department: str) -> Webhook | None:
     config = ruleset.departments.get(department)
     return config.webhook if config is not None else None
+
+
+def send_notices(session: Session, case: Case, change: Change) -> None:
+    """The `notices` handler of `app.cases.changes`: each event's department event, after what
+    happened to the case the news of what arrived and who is told (`RULE_NOTICES`)."""
+    noticed = [event for event in change.events if event.notice is not None]
+    noticed.sort(key=lambda event: event.notice in RULE_NOTICES)
+    for event in noticed:
+        assert event.notice is not None
+        emit(session, case, type=event.notice, now=change.now, ruleset=change.ruleset, also=event.also,
+             only=event.only, extra=event.notice_body(), timers=change.timers)

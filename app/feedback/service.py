@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
+from app.cases.changes import apply_changes
+from app.cases.events import Actor, DomainEvent
 from app.cases.models import Case, CaseEvent
-from app.cases.service import record_event
-from app.delivery.outbox import emit
 from app.feedback.models import CaseFeedback
 from app.kernel.timefmt import iso_z
 from app.rules import RuleSet
@@ -56,10 +56,9 @@ def record_feedback(session: Session, case: Case, answer: Answer, *, principal: 
     row.department, row.channel, row.agent = case.department, case.channel, agent
     row.source_type, row.source, row.received_at = principal.kind, principal.name, now
     current = feedback_json(row)
-    record_event(session, case, type="feedback_received", at=now, actor_type=principal.kind, actor=principal.name,
-                 data={**current, "replaces": replaced})
-    emit(session, case, type="feedback.received", now=now, ruleset=ruleset,
-         extra={"actor": {"type": principal.kind, "name": principal.name}, "feedback": current,
-                "replaced": replaced is not None})
+    by = Actor(principal.kind, principal.name)
+    received = DomainEvent("feedback_received", by, {**current, "replaces": replaced}, notice="feedback.received",
+                           notice_data={"actor": by.to_json(), "feedback": current, "replaced": replaced is not None})
+    apply_changes(session, case, [received], ruleset=ruleset, now=now)
     session.flush()
     return row, replaced is not None

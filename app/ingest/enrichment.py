@@ -20,9 +20,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cases.changes import record_event
 from app.cases.locking import lock_existing_case
 from app.cases.models import Case
-from app.cases.service import record_event
 from app.ingest.models import MentionEnrichment
 from app.ingest.platform_ids import InvalidPlatformId, graph_id
 from app.ingest.reclassify import reclassify_case, untouched

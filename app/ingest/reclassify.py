@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from app.cases.changes import apply_changes, case_state
+from app.cases.events import Actor, DomainEvent, notified
+from app.cases.lifecycle import rules_route
 from app.cases.models import Case, CaseEvent
-from app.cases.service import add_tags, record_event, routing_json, set_owner
-from app.delivery.outbox import emit
+from app.cases.service import add_tags, routing_json
 from app.mentions.stored import StoredMention, as_mention
 from app.rules import RuleSet, classify
-from app.sla.hooks import on_action
 
 UNTOUCHED_ACTORS = ("rule", "system", "customer")
 
@@ -39,29 +40,17 @@ def reclassify_case(session: Session, case: Case, row: StoredMention, *, ruleset
     add_tags(case, decision.tags)
     case.routing = routing_json(decision)
     case.ruleset_version = decision.ruleset_version
-    moved = decision.department != case.department
-    if moved:
-        set_owner(session, case, decision.department, now=now)
-        case.acknowledged_at = None
-        case.external_ref = None
-        if case.status in ("open", "pending_department"):
-            case.status = "open" if decision.department == ruleset.triage_department else "pending_department"
-    after = {"department": case.department, "category": case.category, "priority": case.priority,
+    rule = Actor("rule", decision.deciding_rule)
+    outcome = rules_route(case_state(case, ruleset.triage_department), decision.department, by=rule)
+    after = {"department": outcome.state.department, "category": case.category, "priority": case.priority,
              "sla_policy": case.sla_policy, "tags": sorted(set(before["tags"]) | set(decision.tags))}
     if after == {**before, "tags": sorted(before["tags"])}:
         return False
-    record_event(session, case, type="reclassified", at=now, actor_type="rule", actor=decision.deciding_rule,
-                 data={"from": before, "to": after, "decision": decision.to_json()})
-    # The timers follow as after a handoff (a new department_ack segment) or a priority change
-    # (policy and priority recomputed, used time kept).
-    on_action(session, case, "handoff" if moved else "priority", owner_changed=moved, ruleset=ruleset, now=now)
-    if moved:
-        record_event(session, case, type="handed_off", at=now, actor_type="rule", actor=decision.deciding_rule,
-                     data={"from": before["department"], "to": case.department})
-        emit(session, case, type="case.handed_off", now=now, ruleset=ruleset,
-             extra={"actor": {"type": "rule", "name": decision.deciding_rule}, "from": before["department"],
-                    "to": case.department})
+    # The timers follow as after a priority change (policy and priority recomputed, used time
+    # kept) and, for a new owner, as after a handoff (a new department_ack segment).
+    events = [DomainEvent("reclassified", rule, {"from": before, "to": after, "decision": decision.to_json()}),
+              *outcome.events]
     if decision.notify:
-        emit(session, case, type="case.notified", now=now, ruleset=ruleset, only=decision.notify,
-             extra={"actor": {"type": "rule", "name": decision.deciding_rule}})
+        events.append(notified(decision.notify, by=rule, recorded=False))
+    apply_changes(session, case, events, ruleset=ruleset, now=now, state=outcome.state)
     return True

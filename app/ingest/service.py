@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cases.changes import apply_changes
+from app.cases.events import Actor, DomainEvent
 from app.cases.locking import lock_existing_case
-from app.cases.service import add_mention_to_case, open_case, record_event
+from app.cases.service import add_mention_to_case, open_case
 from app.ingest.adapters.common import EditedItem, IgnoredItem, Item, RemovedItem
 from app.ingest.models import MentionEnrichment
 from app.ingest.standard import ParsedItem
@@ -26,6 +28,8 @@ from app.mentions.model import Mention
 from app.mentions.stored import StoredMention, attachments_json, new_stored_mention
 from app.privacy.blanking import blank_removed_mention
 from app.rules import Decision, RuleSet, classify
+
+CUSTOMER = Actor("customer")
 
 
 @dataclass
@@ -72,14 +76,14 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
         if isinstance(item, IgnoredItem):
             result.ignored += 1
         elif isinstance(item, RemovedItem):
-            _remove(session, known.get(item.external_id), item, received_at, result)
+            _remove(session, ruleset, known.get(item.external_id), item, received_at, result)
         elif isinstance(item, EditedItem):
             mention = with_detected_language(item.mention)
             stored = known.get(mention.external_id)
             if stored is None:
                 _add(session, ruleset, connector, ParsedItem(mention, item.raw), received_at, result, known)
             else:
-                _edit(session, stored, mention, item, received_at, result)
+                _edit(session, ruleset, stored, mention, item, received_at, result)
         elif item.mention.external_id in known:
             result.duplicates += 1
         else:
@@ -128,17 +132,17 @@ def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, r
         result.cases.append(case.ref)
 
 
-def _edit(session: Session, stored: StoredMention, mention: Mention, item: EditedItem, received_at: datetime,
-          result: IngestResult) -> None:
+def _edit(session: Session, ruleset: RuleSet, stored: StoredMention, mention: Mention, item: EditedItem,
+          received_at: datetime, result: IngestResult) -> None:
     attachments = attachments_json(mention)
     # An edit arriving after the removal (platforms do not keep order) must not bring the text back.
     if stored.removed_at is not None or (stored.text == mention.text and stored.attachments == attachments):
         result.duplicates += 1
         return
-    case = lock_existing_case(session, stored.case_id)
-    record_event(session, case, type="mention_edited", at=received_at, actor_type="customer",
-                 data={"external_id": stored.external_id, "previous_text": stored.text, "text": mention.text,
-                       "edited_at": (item.edited_at or received_at).isoformat()})
+    edited = DomainEvent("mention_edited", CUSTOMER, {"external_id": stored.external_id, "previous_text": stored.text,
+                                                      "text": mention.text,
+                                                      "edited_at": (item.edited_at or received_at).isoformat()})
+    apply_changes(session, lock_existing_case(session, stored.case_id), [edited], ruleset=ruleset, now=received_at)
     stored.text = mention.text
     stored.attachments = attachments
     stored.language = mention.language or stored.language
@@ -147,8 +151,8 @@ def _edit(session: Session, stored: StoredMention, mention: Mention, item: Edite
     result.updated += 1
 
 
-def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, received_at: datetime,
-            result: IngestResult) -> None:
+def _remove(session: Session, ruleset: RuleSet, stored: StoredMention | None, item: RemovedItem,
+            received_at: datetime, result: IngestResult) -> None:
     if stored is None:
         result.ignored += 1
         return
@@ -163,8 +167,8 @@ def _remove(session: Session, stored: StoredMention | None, item: RemovedItem, r
     stored.removed_at = item.removed_at or received_at
     # The author took the text back: it is blanked everywhere it was copied and never served again.
     blank_removed_mention(session, stored, now=received_at)
-    record_event(session, case, type="mention_removed", at=received_at, actor_type="customer",
-                 data={"external_id": stored.external_id})
+    apply_changes(session, case, [DomainEvent("mention_removed", CUSTOMER, {"external_id": stored.external_id})],
+                  ruleset=ruleset, now=received_at)
     result.updated += 1
 
 

@@ -9,6 +9,7 @@ tags are filterable in the queue (`?tag=reply-failed`). The next reply that is s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cases.changes import Change, record_event
 from app.cases.locking import lock_existing_case
 from app.cases.models import Case
-from app.cases.service import add_tags, record_event
+from app.cases.service import add_tags
 from app.jobs.leases import due_condition, holds_lease, release, take_lease
 from app.jobs.retry import RetrySchedule, Rng
 from app.mentions.stored import StoredMention
@@ -65,6 +67,16 @@ def why_cannot_send(ruleset: RuleSet, connector_name: str) -> str | None:
     if connector is None or connector.kind not in PLATFORM_KINDS or not connector.access_token_env:
         return f"connector {connector_name} cannot send replies"
     return None
+
+
+def queue_replies(session: Session, case: Case, change: Change) -> None:
+    """The `effects` handler of `app.cases.changes`: a `responded` event queues its reply (see
+    `queue_reply`) and its timeline data records how the reply will be delivered."""
+    for index, event in enumerate(change.events):
+        if event.type == "responded":
+            queued = queue_reply(session, case, text=event.data["text"], send=bool(event.data.get("send")),
+                                 ruleset=change.ruleset, actor=event.actor.name, now=change.now)
+            change.events[index] = dataclasses.replace(event, data={**event.data, **queued})
 
 
 def _latest_mention(session: Session, case: Case) -> StoredMention | None:

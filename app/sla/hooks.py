@@ -1,19 +1,21 @@
-"""What each case event does to the SLA timers (DESIGN "Case life cycle", Timers).
+"""What each case event does to the SLA timers: the `timers` handler of `app.cases.changes`.
 
-- opened: `first_response` and `resolution` start; `department_ack` too when handed off at once.
-- a customer mention: `next_response` starts (unless a response timer already runs); a resolved
-  case reopened by it starts a new `resolution`; a `pending_customer` case resumes `resolution`.
-- respond: stops `first_response` and `next_response` (their goal: met, or breached).
-- handoff / reroute / escalation handoff: the old owner's `department_ack` segment ends without its
-  goal (`stopped`, reason `handed_on`); a new one starts for a new non-triage owner; `resolution`
-  moves to the new owner's calendar.
-- acknowledge: stops `department_ack` (its goal). pending-customer / resume: pause / resume `resolution`.
-- resolve: stops `resolution` (its goal) and `department_ack`: its goal too when the owning
+- created: `first_response` and `resolution` start; `department_ack` too when handed off at once.
+- mention_added: `next_response` starts (unless a response timer already runs); reopened (by the
+  customer or an agent) starts a new `resolution`; resumed resumes `resolution`.
+- responded: stops `first_response` and `next_response` (their goal: met, or breached).
+- handed_off / rerouted to another owner (by an agent, a rule or an escalation): the old owner's
+  `department_ack` segment ends without its goal (`stopped`, reason `handed_on`); a new one starts
+  for a new non-triage owner; `resolution` moves to the new owner's calendar.
+- acknowledged: stops `department_ack` (its goal). pending_customer / resumed: pause / resume
+  `resolution`.
+- resolved: stops `resolution` (its goal) and `department_ack`: its goal too when the owning
   department resolves (it answered), else `stopped` (`resolved`: webcare resolved it for them).
-- close / merge: stop every timer without its goal (`stopped`, reason `closed` / `merged`).
+- closed / merged: stop every timer without its goal (`stopped`, reason `closed` / `merged`).
+- reopened: a new `resolution` segment. priority_changed, reclassified: every running timer is
+  recomputed (once per change).
 
 A timer whose deadline had passed stays `breached` however it ends.
-- reopen: a new `resolution` segment. priority: every running timer is recomputed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.cases.changes import Change
 from app.cases.models import Case
 from app.rules import RuleSet
 from app.sla.models import SlaTimer
@@ -51,45 +54,48 @@ def on_case_opened(session: Session, case: Case, *, ruleset: RuleSet, now: datet
     return timers
 
 
-def on_customer_mention(session: Session, case: Case, *, reopened: bool, resumed: bool, priority_changed: bool,
-                        ruleset: RuleSet, now: datetime) -> None:
-    if reopened:
-        start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)
-    if resumed:
-        resume_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
-    if priority_changed:
+def on_case_changes(session: Session, case: Case, change: Change) -> None:
+    """The timers follow `change.events` (the case already shows the change's state). A new case's
+    timers are left in `change.timers` for the notices."""
+    ruleset, now = change.ruleset, change.now
+    if any(event.type == "created" for event in change.events):
+        change.timers = on_case_opened(session, case, ruleset=ruleset, now=now)
+        return
+    touched = recompute = False
+    for event in change.events:
+        kind = event.type
+        if kind == "responded":
+            stop_timers(session, case, ["first_response", "next_response"], ruleset=ruleset, now=now)
+        elif kind in ("handed_off", "rerouted") and event.data.get("from") != event.data.get("to"):
+            stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now, reason="handed_on")
+            if case.department != ruleset.triage_department:
+                start_timer(session, case, kind="department_ack", department=case.department, ruleset=ruleset,
+                            now=now)
+            recompute = True
+        elif kind == "acknowledged":
+            stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now)
+        elif kind == "pending_customer":
+            pause_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
+        elif kind == "resumed":
+            resume_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
+        elif kind == "resolved":
+            stop_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
+            stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now,
+                        reason=None if event.actor.type == "department" else "resolved")
+        elif kind in ("closed", "merged"):
+            stop_timers(session, case, ALL, ruleset=ruleset, now=now, reason=kind)
+        elif kind == "reopened":
+            start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)
+        elif kind in ("priority_changed", "reclassified"):
+            recompute = True
+        elif kind == "mention_added":
+            if not active_timers(session, case, ["first_response", "next_response"]):
+                start_timer(session, case, kind="next_response", department=ruleset.triage_department,
+                            ruleset=ruleset, now=now)
+        else:
+            continue
+        touched = True
+    if recompute:
         recompute_timers(session, case, ruleset=ruleset, now=now)
-    if not active_timers(session, case, ["first_response", "next_response"]):
-        start_timer(session, case, kind="next_response", department=ruleset.triage_department, ruleset=ruleset,
-                    now=now)
-    summarise_case(session, case)
-
-
-def on_action(session: Session, case: Case, action: str, *, owner_changed: bool, ruleset: RuleSet,
-              now: datetime, by_department: bool = False) -> None:
-    """Apply `action`'s effect on the timers; the case already shows the action's result.
-    `by_department`: the owning department's system took the action (not webcare)."""
-    if action == "respond":
-        stop_timers(session, case, ["first_response", "next_response"], ruleset=ruleset, now=now)
-    elif action in ("handoff", "reroute") and owner_changed:
-        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now, reason="handed_on")
-        if case.department != ruleset.triage_department:
-            start_timer(session, case, kind="department_ack", department=case.department, ruleset=ruleset, now=now)
-        recompute_timers(session, case, ruleset=ruleset, now=now)
-    elif action == "acknowledge":
-        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now)
-    elif action == "pending-customer":
-        pause_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
-    elif action == "resume":
-        resume_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
-    elif action == "resolve":
-        stop_timers(session, case, ["resolution"], ruleset=ruleset, now=now)
-        stop_timers(session, case, ["department_ack"], ruleset=ruleset, now=now,
-                    reason=None if by_department else "resolved")
-    elif action in ("close", "merge"):
-        stop_timers(session, case, ALL, ruleset=ruleset, now=now, reason="closed" if action == "close" else "merged")
-    elif action == "reopen":
-        start_timer(session, case, kind="resolution", department=case.department, ruleset=ruleset, now=now)
-    elif action == "priority":
-        recompute_timers(session, case, ruleset=ruleset, now=now)
-    summarise_case(session, case)
+    if touched:
+        summarise_case(session, case)

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import Principal
 from app.cases.actions import ActionRequest, perform_action
+from app.cases.changes import apply_changes
+from app.cases.events import Actor, DomainEvent
 from app.cases.locking import lock_case_ids
 from app.cases.models import Case, CaseEvent
-from app.cases.service import add_tags, record_event
+from app.cases.service import add_tags
 from app.db import transaction
-from app.delivery.outbox import emit
 from app.jobs.leases import run_until_stopped
 from app.kernel.clock import utc_now
 from app.kernel.errors import DomainError
@@ -34,11 +35,12 @@ from app.rules import RuleSet
 from app.rules.holder import RuleSetHolder
 from app.sla.clock import ORDER, Clock, Firing, plan
 from app.sla.models import SlaTimer
-from app.sla.timers import recompute_timers, refresh, steps_for
+from app.sla.timers import refresh, steps_for
 
 log = logging.getLogger(__name__)
 
 ESCALATION = Principal(kind="escalation", name="sla")
+SLA = Actor("system", "sla")
 BATCH = 1000
 
 
@@ -158,7 +160,8 @@ def _send_outbox(session: Session, notices: list[tuple[int, int, str, dict[str, 
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(wanted)))}
     for case_id, _timer_id, event_type, info in notices:
         if case_id in cases:
-            emit(session, cases[case_id], type=event_type, now=now, ruleset=ruleset, extra={"timer": info})
+            # Already on the timeline (written set-based by sweep_batch): the notice only.
+            _apply(session, cases[case_id], _threshold(event_type, info, recorded=False), ruleset=ruleset, now=now)
 
 
 def _fire_through_orm(session: Session, timer_ids: set[int], *, ruleset: RuleSet, now: datetime) -> None:
@@ -220,15 +223,25 @@ def _fire(session: Session, case: Case, timer: SlaTimer, firing: Firing, *, rule
     info = _info(timer.kind, timer.department, timer.due_at, firing.at)
     if firing.what == "warning":
         timer.warned_at = now
-        record_event(session, case, type="sla_warning", at=now, actor_type="system", actor="sla", data=info)
-        emit(session, case, type="sla.warning", now=now, ruleset=ruleset, extra={"timer": info})
+        _apply(session, case, _threshold("sla.warning", info, recorded=True), ruleset=ruleset, now=now)
     elif firing.what == "breach":
         timer.breached_at = now
-        record_event(session, case, type="sla_breached", at=now, actor_type="system", actor="sla", data=info)
-        emit(session, case, type="sla.breached", now=now, ruleset=ruleset, extra={"timer": info})
+        _apply(session, case, _threshold("sla.breached", info, recorded=True), ruleset=ruleset, now=now)
     else:
         _escalate(session, case, timer, firing, info, ruleset=ruleset, now=now)
     timer.state = "breached" if timer.breached_at else ("warned" if timer.warned_at else timer.state)
+
+
+def _threshold(notice: str, info: dict[str, object], *, recorded: bool) -> DomainEvent:
+    """A warning (`sla.warning`) or breach (`sla.breached`): the timeline's `sla_warning` /
+    `sla_breached` entry (unless `recorded` is False: written set-based already) and the owner's
+    notice with `{"timer": ...}` beside the case."""
+    kind = "sla_warning" if notice == "sla.warning" else "sla_breached"
+    return DomainEvent(kind, SLA, info, recorded=recorded, notice=notice, notice_data={"timer": info})
+
+
+def _apply(session: Session, case: Case, *events: DomainEvent, ruleset: RuleSet, now: datetime) -> None:
+    apply_changes(session, case, events, ruleset=ruleset, now=now)
 
 
 def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, info: dict[str, object], *,
@@ -239,19 +252,19 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
     step = steps_for(policy, timer.kind)[firing.step]
     timer.escalations_done = firing.step + 1
     done: dict[str, object] = {"step": firing.step, "after": step.after}
+    events = []
     if step.raise_priority:
         raised = raised_priority(case.priority, step.raise_priority)
-        if raised != case.priority:
-            record_event(session, case, type="priority_changed", at=now, actor_type="escalation", actor="sla",
-                         data={"from": case.priority, "to": raised})
+        if raised != case.priority:  # the timers are recomputed for it (app.sla.hooks)
+            events.append(DomainEvent("priority_changed", Actor("escalation", "sla"),
+                                      {"from": case.priority, "to": raised}))
             case.priority = raised
-            recompute_timers(session, case, ruleset=ruleset, now=now)
         done["priority"] = case.priority
     if step.tag:
         add_tags(case, [step.tag])
         done["tag"] = step.tag
-    record_event(session, case, type="sla_escalated", at=now, actor_type="system", actor="sla",
-                 data={**info, **done})
+    events.append(DomainEvent("sla_escalated", SLA, {**info, **done}))
+    _apply(session, case, *events, ruleset=ruleset, now=now)
     if step.handoff_to:
         try:
             perform_action(session, case, ActionRequest("handoff", {"department": step.handoff_to,
@@ -259,13 +272,16 @@ def _escalate(session: Session, case: Case, timer: SlaTimer, firing: Firing, inf
                            principal=ESCALATION, ruleset=ruleset, now=now)
             done["handoff_to"] = step.handoff_to
         except DomainError as exc:  # e.g. waiting for the customer: a handoff is not allowed now
-            record_event(session, case, type="escalation_skipped", at=now, actor_type="system", actor="sla",
-                         data={"handoff_to": step.handoff_to, "reason": str(exc)})
+            _apply(session, case, DomainEvent("escalation_skipped", SLA,
+                                              {"handoff_to": step.handoff_to, "reason": str(exc)}),
+                   ruleset=ruleset, now=now)
     if step.notify:
-        emit(session, case, type="sla.escalated", now=now, ruleset=ruleset, extra={"timer": info, "step": done})
+        _apply(session, case, DomainEvent("sla_escalated", SLA, recorded=False, notice="sla.escalated",
+                                          notice_data={"timer": info, "step": done}), ruleset=ruleset, now=now)
     elif step.raise_priority or step.tag:
-        emit(session, case, type="case.updated", now=now, ruleset=ruleset,
-             extra={"actor": {"type": "escalation", "name": "sla"}, "step": done})
+        _apply(session, case, DomainEvent("sla_escalated", SLA, recorded=False, notice="case.updated",
+                                          notice_data={"actor": {"type": "escalation", "name": "sla"},
+                                                       "step": done}), ruleset=ruleset, now=now)
 
 
 class SlaSweeper:

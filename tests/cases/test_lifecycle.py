@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from app.cases.lifecycle import ACTIONS, CaseState, TransitionNotAllowed, allowed_actions, transition
+from app.cases.events import Actor
+from app.cases.lifecycle import (
+    ACTIONS,
+    CaseState,
+    TransitionNotAllowed,
+    allowed_actions,
+    customer_wrote,
+    opening,
+    rules_route,
+    transition,
+)
 from app.kernel.vocabulary import Status
 
 TRIAGE = "webcare"
@@ -119,3 +129,49 @@ def test_refusals_name_the_allowed_actions() -> None:
     with pytest.raises(TransitionNotAllowed) as refused:
         transition(state(Status.CLOSED), "resolve", "agent")
     assert refused.value.allowed == ["notes", "reopen"]
+
+
+RULE = Actor("rule", "billing")
+
+
+def test_each_action_says_what_happened() -> None:
+    state = CaseState(Status.PENDING_DEPARTMENT, "billing", TRIAGE, acknowledged=True)
+    [handoff] = transition(state, "handoff", "agent", target="network", by=Actor("user", "ann")).events
+    assert (handoff.type, dict(handoff.data), handoff.notice, handoff.also, handoff.actor) == \
+        ("handed_off", {"from": "billing", "to": "network"}, "case.handed_off", ("billing",), Actor("user", "ann"))
+    [resolved] = transition(state, "resolve", "department").events
+    assert (resolved.type, resolved.notice, resolved.also, resolved.actor) == \
+        ("resolved", "case.resolved", (), Actor("department"))
+    [claimed] = transition(state, "claim", "agent").events
+    assert (claimed.type, claimed.notice) == ("claimed", None)
+
+
+def test_a_new_case_is_handed_off_at_once_unless_it_is_for_triage() -> None:
+    billing = opening("billing", TRIAGE, by=RULE)
+    assert (billing.state.status, billing.state.department) == (Status.PENDING_DEPARTMENT, "billing")
+    [handoff] = billing.events
+    assert (dict(handoff.data), handoff.also) == ({"from": TRIAGE, "to": "billing"}, ())  # triage never owned it
+    triage = opening(TRIAGE, TRIAGE, by=RULE)
+    assert (triage.state.status, triage.events) == (Status.OPEN, ())
+
+
+def test_a_customer_writing_again_reopens_or_resumes() -> None:
+    resolved = customer_wrote(CaseState(Status.RESOLVED, "billing", TRIAGE))
+    assert (resolved.state.status, [e.type for e in resolved.events]) == (Status.OPEN, ["reopened"])
+    waiting = customer_wrote(CaseState(Status.PENDING_CUSTOMER, "billing", TRIAGE,
+                                       return_status=Status.PENDING_DEPARTMENT))
+    assert (waiting.state.status, waiting.state.return_status) == (Status.PENDING_DEPARTMENT, None)
+    assert [(e.type, dict(e.data)) for e in waiting.events] == [("resumed", {"to": "pending_department"})]
+    open_case = CaseState(Status.OPEN, TRIAGE, TRIAGE)
+    assert customer_wrote(open_case) == type(resolved)(open_case)
+
+
+def test_the_rules_routing_a_case_anew_hand_it_off_keeping_a_status_they_may_not_change() -> None:
+    moved = rules_route(CaseState(Status.PENDING_DEPARTMENT, "billing", TRIAGE, acknowledged=True), TRIAGE, by=RULE)
+    assert (moved.state.status, moved.state.department, moved.state.acknowledged, moved.previous_owner) == \
+        (Status.OPEN, TRIAGE, False, "billing")
+    assert [(e.type, e.also) for e in moved.events] == [("handed_off", ("billing",))]
+    resolved = rules_route(CaseState(Status.RESOLVED, "billing", TRIAGE), "network", by=RULE)
+    assert (resolved.state.status, resolved.state.department) == (Status.RESOLVED, "network")
+    same = CaseState(Status.OPEN, TRIAGE, TRIAGE)
+    assert rules_route(same, TRIAGE, by=RULE).events == ()

@@ -33,6 +33,7 @@ FAST_RULES = REPO / "tests" / "fixtures" / "routing_fast"
 BASIC_RULES = REPO / "tests" / "fixtures" / "routing_basic"
 SWEEP = """
 import sys
+import app.case_handlers  # an entry point wires what a case change does
 from app.db import make_engine, make_sessionmaker
 from app.rules import load_ruleset
 from app.rules.holder import RuleSetHolder
