@@ -32,18 +32,26 @@ class Context:
 
     __slots__ = ("_folded", "_hits", "connector", "mention", "now", "sentiment", "text", "text_hits")
 
-    def __init__(self, mention: Mention, now: datetime, connector: str | None, lexicon: ItemMatcher,
-                 weights: Mapping[str, int]):
+    def __init__(self, mention: Mention, now: datetime, connector: str | None, text: FoldedText,
+                 text_hits: tuple[Occurrence, ...], sentiment: int):
         self.mention = mention
         self.now = now
         self.connector = connector
-        self.text = FoldedText(mention.text)
-        # One scan of the folded text for every item any folded text condition or weighted list
-        # uses; each condition then only filters these occurrences.
-        self.text_hits = lexicon.occurrences(self.text.folded)
-        self.sentiment = sentiment(weights, self.text_hits)
+        self.text = text
+        # Every occurrence in the folded text of an item any folded text condition or weighted
+        # list uses (one scan of the lexicon); each condition then only filters these.
+        self.text_hits = text_hits
+        self.sentiment = sentiment
         self._folded: dict[str, str] = {}
         self._hits: dict[tuple[str, int, bool], tuple[Occurrence, ...]] = {}
+
+    @classmethod
+    def scanned(cls, mention: Mention, now: datetime, connector: str | None, lexicon: ItemMatcher,
+                weights: Mapping[str, int]) -> Context:
+        """A context whose text hits come from the lexicon's plain `ItemMatcher` scan."""
+        text = FoldedText(mention.text)
+        hits = lexicon.occurrences(text.folded)
+        return cls(mention, now, connector, text, hits, sentiment(weights, hits))
 
     def value(self, field: str) -> Any:
         """The field's value, or None when the mention lacks it."""

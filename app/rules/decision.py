@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 TraceResult = Literal["matched", "failed", "not_evaluated"]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Text a matched rule's condition matched: [start, end) code points of the original text."""
+class Span(NamedTuple):
+    """Text a matched rule's condition matched: [start, end) code points of the original text.
+    A named tuple: classification makes one per matched keyword, and a tuple is made in half the
+    time of a frozen dataclass."""
 
     rule_id: str
     start: int

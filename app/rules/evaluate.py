@@ -10,7 +10,8 @@ from app.mentions.model import Mention
 from app.rules.conditions import Cond
 from app.rules.context import Context
 from app.rules.decision import Decision, RuleTrace, Span
-from app.rules.model import Rule, RuleSet
+from app.rules.folding import FoldedText
+from app.rules.model import Actions, Rule, RuleSet
 
 
 def classify(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: str | None = None) -> Decision:
@@ -19,24 +20,53 @@ def classify(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: st
     Rules run in order; matching `continue` rules add tags, notifies and raises; the first other
     matching rule decides and stops evaluation; `defaults` fill what it leaves out (or decide when
     no rule does); the priority is finally raised, never lowered, to the highest `raise_to`.
+
+    Only the rules the lexicon's hits allow are looked at (`app.rules.compiled`): keyword rules are
+    decided by the scan itself, the others evaluated. The result equals `evaluate`'s, which
+    evaluates every rule.
     """
-    decision, _ = evaluate(ruleset, mention, now, connector=connector, trace=False)
-    return decision
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    compiled = ruleset.compiled
+    text = FoldedText(mention.text)
+    scan = compiled.scan(text.folded)
+    ctx: Context | None = None
+    matched: list[Rule] = []
+    spans: list[Span] = []
+    deciding: Rule | None = None
+    keyword = compiled.keyword
+    for position in compiled.candidates(scan):
+        rule = ruleset.rules[position]
+        found: list[tuple[int, int]]
+        if keyword[position]:
+            found = [text.to_original(s, e) for s, e in scan.folded_spans(position)]
+        else:
+            if ctx is None:
+                ctx = Context(mention, now, connector, text, scan.occurrences(), scan.sentiment)
+            found = []
+            if rule.when.test(ctx, found) is not None:
+                continue
+        matched.append(rule)
+        spans.extend(Span(rule.id, s, e) for s, e in sorted(set(found)) if s < e)
+        if not rule.continue_:
+            deciding = rule
+            break
+    return _decide(ruleset, matched, deciding, spans, scan.sentiment)
 
 
 def evaluate(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: str | None,
-             trace: bool) -> tuple[Decision, tuple[RuleTrace, ...]]:
-    """The decision and, when `trace`, one `RuleTrace` per rule in evaluation order."""
+             trace: bool = True) -> tuple[Decision, tuple[RuleTrace, ...]]:
+    """The decision and, when `trace`, one `RuleTrace` per rule in evaluation order: the plain
+    evaluator, every rule tested against the plain `ItemMatcher` scan of the lexicon (what
+    `explain` shows, and what `classify` is tested against)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    ctx = Context(mention, now, connector, ruleset.lexicon, ruleset.weights)
+    ctx = Context.scanned(mention, now, connector, ruleset.lexicon, ruleset.weights)
     matched: list[Rule] = []
     spans: list[Span] = []
     traces: list[RuleTrace] = []
     deciding: Rule | None = None
-    # A trace accounts for every rule; a decision needs only the rules the keyword hits allow.
-    rules = ruleset.rules if trace else [ruleset.rules[i] for i in ruleset.index.candidates(ctx.text_hits)]
-    for rule in rules:
+    for rule in ruleset.rules:
         if deciding is not None:
             if not trace:
                 break
@@ -60,23 +90,35 @@ def evaluate(ruleset: RuleSet, mention: Mention, now: datetime, *, connector: st
 def _decide(ruleset: RuleSet, matched: list[Rule], deciding: Rule | None, spans: list[Span],
             sentiment_value: int) -> Decision:
     d = ruleset.defaults
-    then = deciding.then if deciding is not None else None
-    priority = (then.priority if then else None) or d.priority
-    raises = [r.then.raise_to for r in matched if r.then.raise_to]
-    priority = min([priority, *raises], key=PRIORITIES.index)
+    then = deciding.then if deciding is not None else _NO_ACTIONS
+    priority = then.priority or d.priority
+    tags: dict[str, None] = {}
+    notify: dict[str, None] = {}
+    for rule in matched:  # plain loops: this runs for every mention
+        actions = rule.then
+        if actions.tags:
+            tags.update(dict.fromkeys(actions.tags))
+        if actions.notify:
+            notify.update(dict.fromkeys(actions.notify))
+        if actions.raise_to and _RANK[actions.raise_to] < _RANK[priority]:
+            priority = actions.raise_to
     return Decision(
-        department=(then.department if then else None) or d.department,
-        category=(then.category if then else None) or d.category,
+        department=then.department or d.department,
+        category=then.category or d.category,
         priority=priority,
-        sla_policy=(then.sla_policy if then else None) or d.sla_policy,
-        tags=tuple(dict.fromkeys(t for r in matched for t in r.then.tags)),
-        notify=tuple(dict.fromkeys(n for r in matched for n in r.then.notify)),
-        matched_rules=tuple(r.id for r in matched),
+        sla_policy=then.sla_policy or d.sla_policy,
+        tags=tuple(tags),
+        notify=tuple(notify),
+        matched_rules=tuple([r.id for r in matched]),
         deciding_rule=deciding.id if deciding else None,
         spans=tuple(spans),
         sentiment=sentiment_value,
         ruleset_version=ruleset.version,
     )
+
+
+_NO_ACTIONS = Actions()
+_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
 
 def _matched_reason(rule: Rule, found: list[tuple[int, int]], text: str) -> str:

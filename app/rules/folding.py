@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cached_property
 
 _WHITESPACE = re.compile(r"\s+")
 # Where folding is not one ASCII character to one: whitespace other than a single space, and
 # non-ASCII runs.
 _IRREGULAR = re.compile(r"[^\S ]\s*| \s+|[^\x00-\x7f\s]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_RUNS = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _fold_chars(text: str) -> str:
@@ -33,7 +31,15 @@ def _drop_marks(m: re.Match[str]) -> str:
 
 def fold(text: str) -> str:
     """The folded form of `text`. Idempotent: fold(fold(t)) == fold(t)."""
-    return _WHITESPACE.sub(" ", _fold_chars(text))
+    folded = _fold_chars(text)
+    return folded if _single_spaced(folded) else _WHITESPACE.sub(" ", folded)
+
+
+def _single_spaced(text: str) -> bool:
+    """Whether the only whitespace in `text` is single spaces (then collapsing whitespace runs
+    changes nothing). Every whitespace character but the space is unprintable, so two C scans
+    answer this, several times faster than the collapsing regex on a text that needs none."""
+    return text.isprintable() and "  " not in text
 
 
 def is_word_char(c: str) -> bool:
@@ -50,30 +56,37 @@ class FoldedText:
     (with its combining marks) across two folded positions' owners.
     """
 
-    __slots__ = ("__dict__", "original")
+    __slots__ = ("_offsets", "_regular", "folded", "original")
 
     def __init__(self, original: str):
         self.original = original
+        self.folded = fold(original)
+        self._regular = -1  # computed on the first `to_original`
+        self._offsets: tuple[list[int], list[int]] | None = None
 
-    @cached_property
-    def folded(self) -> str:
-        return fold(self.original)
-
-    @cached_property
-    def _offsets(self) -> tuple[list[int], list[int]]:
-        _, starts, ends = _offset_map(self.original)
-        return starts, ends
-
-    @cached_property
-    def _identity(self) -> bool:
-        # ASCII text without whitespace runs folds character for character.
-        return self.original.isascii() and _RUNS.search(self.original) is None
+    def _regular_prefix(self) -> int:
+        # How many leading characters fold one to one (ASCII, single spaces), their offsets the
+        # same in both texts: spans that end there need no offset map.
+        original = self.original
+        if original.isascii() and _single_spaced(original):
+            return len(original)
+        m = _IRREGULAR.search(original)
+        if m is None:
+            return len(original)
+        at = m.start()
+        # Combining marks after an ASCII letter join its cluster: that letter is not one to one.
+        return at - 1 if at and unicodedata.combining(original[at]) else at
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) for folded [start, end); an empty folded range maps to an empty
         original range at the corresponding position."""
-        if self._identity:
-            return start, max(start, end)
+        if self._regular < 0:
+            self._regular = self._regular_prefix()
+        if end <= self._regular and start < end:
+            return start, end
+        if self._offsets is None:
+            _, starts, ends = _offset_map(self.original)
+            self._offsets = starts, ends
         starts, ends = self._offsets
         if not starts:
             return 0, 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from app.rules import lints
-from app.rules.candidates import RuleIndex
+from app.rules.compiled import CompiledRules
 from app.rules.lints import Sources
 from app.rules.matching import ItemMatcher
 from app.rules.model import Connector, RuleSet
@@ -122,6 +122,7 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
     if defaults is None or any(p.severity == "error" for p in reporter.problems):
         return None
     ordered = rules.rules()
+    lexicon = ItemMatcher([*rules.text_items, *weighted_items]).compile()
     ruleset = RuleSet(
         version=ruleset_version((rel, f.data) for rel, f in files.items()),
         path=path,
@@ -136,9 +137,9 @@ def _build(path: Path, files: dict[str, YamlFile], reporter: Reporter, *, lint: 
         tests=tuple(tests.tests),
         incidents=tuple(watches),
         series=tuple(tests.series),
-        lexicon=ItemMatcher([*rules.text_items, *weighted_items]).compile(),
+        lexicon=lexicon,
         weights=MappingProxyType(weights),
-        index=RuleIndex([r.when for r in ordered]),
+        compiled=CompiledRules(lexicon, weights, [r.when for r in ordered]),
     )
     if lint:
         sources = Sources(refs, rules.places, frozenset(rules.used_lists), book.written_items())

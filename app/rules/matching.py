@@ -82,6 +82,16 @@ class ItemMatcher:
             self._automaton = ahocorasick_rs.AhoCorasick(list(by_text))
         return self
 
+    @property
+    def automaton(self) -> Any:
+        """The compiled automaton (None when there are no items): pattern ids index `patterns`."""
+        return self.compile()._automaton
+
+    @property
+    def patterns(self) -> tuple[tuple[Item, ...], ...]:
+        """Per automaton pattern (a distinct item text), its items in item order."""
+        return self.compile()._by_pattern
+
     def found(self, text: str) -> bool:
         """Whether any item occurs in `text`."""
         return bool(self.occurrences(text))

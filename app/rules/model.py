@@ -10,7 +10,7 @@ from typing import Any
 
 from app.incidents.config import IncidentWatch, SeriesTest
 from app.mentions.model import Mention
-from app.rules.candidates import RuleIndex
+from app.rules.compiled import CompiledRules
 from app.rules.conditions import Cond
 from app.rules.matching import ItemMatcher, Mode
 from app.sla.calendar import Calendar
@@ -166,8 +166,9 @@ class RuleSet:
     """The series tests of `tests/*.yaml`."""
     lexicon: ItemMatcher = field(default_factory=lambda: ItemMatcher(()), repr=False, compare=False)
     weights: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
-    index: RuleIndex = field(default_factory=lambda: RuleIndex(()), repr=False, compare=False)
-    """The rules each keyword can make hold (`app.rules.candidates`); built from `rules`."""
+    compiled: CompiledRules = field(default_factory=lambda: CompiledRules(ItemMatcher(()), {}, ()), repr=False,
+                                    compare=False)
+    """The lexicon's hits mapped to the rules they can make hold (`app.rules.compiled`)."""
 
     def watch(self, watch_id: str) -> IncidentWatch | None:
         """The incident watch with this id, or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -79,11 +80,9 @@ def test_offset_map_is_monotonic_and_in_range(text: str) -> None:
 @given(_text, st.data())
 def test_any_folded_slice_maps_to_original_text_that_folds_to_contain_it(text: str, data: st.DataObject) -> None:
     folded = FoldedText(text)
-    n = len(folded.folded)
-    if n == 0:
+    if not folded.folded:
         return
-    fs = data.draw(st.integers(0, n - 1))
-    fe = data.draw(st.integers(fs + 1, n))
+    fs, fe = _draw_slice(data, len(folded.folded))
     start, end = folded.to_original(fs, fe)
     piece = folded.folded[fs:fe]
     # Whitespace at the edge of a slice may come from a collapsed run, so compare without it.
@@ -92,3 +91,34 @@ def test_any_folded_slice_maps_to_original_text_that_folds_to_contain_it(text: s
 
 def test_no_combining_marks_survive() -> None:
     assert not any(unicodedata.combining(c) for c in fold("Ça̧ë\u0301\u0327ñ"))
+
+
+# Mostly ASCII with the characters that make folding irregular (marks after ASCII letters, runs
+# and odd whitespace, astral and compatibility characters, unprintable ASCII), where the shortcuts
+# of `fold` and `FoldedText.to_original` apply or stop applying.
+_mixed = st.text(alphabet=st.sampled_from(["a", "B", " ", "\t", "\x07", "\u0301", "\u0338", "<", "é",
+                                           "ß", "ﬁ", "\u00a0", "\u2003", "😡", "_", "1"]), max_size=30) | _text
+
+
+@given(_mixed)
+def test_fold_equals_its_definition(text: str) -> None:
+    # NFKC, case fold, NFKD, combining marks dropped, whitespace runs collapsed: all spelled out.
+    chars = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    defined = re.sub(r"\s+", " ", "".join(c for c in chars if not unicodedata.combining(c)))
+    assert fold(text) == defined
+
+
+@given(_mixed, st.data())
+def test_spans_map_through_the_offset_map_whatever_the_shortcut(text: str, data: st.DataObject) -> None:
+    _, starts, ends = folded_with_map(text)
+    folded = FoldedText(text)
+    if not folded.folded:
+        return
+    fs, fe = _draw_slice(data, len(folded.folded))
+    assert folded.to_original(fs, fe) == (starts[fs], ends[fe - 1])
+
+
+def _draw_slice(data: st.DataObject, n: int) -> tuple[int, int]:
+    """A non-empty [start, end) within a text of length n > 0."""
+    start = data.draw(st.integers(0, n - 1))
+    return start, data.draw(st.integers(start + 1, n))
