@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -128,6 +128,17 @@ def checkpoint_sqlite(engine: Engine) -> None:
     finally:
         raw.close()
     engine.dispose()
+
+
+def newest_first_page(session: Session, query: Select[Any], id_column: Any, *, before_id: int | None,
+                      limit: int) -> tuple[list[Any], int | None]:
+    """One keyset page of `query`'s rows, highest `id_column` first, below `before_id` when given;
+    and the id to continue below (None on the last page). Rows added meanwhile never shift a page."""
+    if before_id is not None:
+        query = query.where(id_column < before_id)
+    rows = list(session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    next_before = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_before
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Scope
 
 import app.case_handlers  # noqa: F401  (registers what every case change does: timers, outbox, replies)
+from app.audit.routes import router as audit_router
 from app.cases.action_routes import router as case_actions_router
 from app.cases.routes import router as cases_router
 from app.db import checkpoint_sqlite, make_engine, make_sessionmaker
@@ -159,7 +160,7 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
                    health_router, metrics_router, dead_letters_router, reports_router, privacy_router,
-                   feedback_router, kpi_reports_router):
+                   feedback_router, kpi_reports_router, audit_router):
         app.include_router(router)
     mount_ui(app)
     install_openapi_contract(app)

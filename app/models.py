@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, IdempotencyKey, LoginFailure, User
 from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
@@ -13,7 +14,7 @@ from app.rules.models import RuleHit, RuleProcess, RuleReloadRequest
 from app.sla.models import SlaTimer
 from app.ui.models import UiSession
 
-__all__ = ["ApiToken", "Base", "Case", "CaseEvent", "CaseFeedback", "CaseOwner", "CaseTag", "Delivery",
+__all__ = ["ApiToken", "AuditEntry", "Base", "Case", "CaseEvent", "CaseFeedback", "CaseOwner", "CaseTag", "Delivery",
            "DeliveryAttempt", "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "LoginFailure",
            "MentionEnrichment", "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest",
            "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]

@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from app.audit import SYSTEM
 from app.auth.models import User
 from app.auth.service import add_user
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction
@@ -111,7 +112,7 @@ def load(url: str) -> str:
     upgrade_to_head(engine)
     started = time.monotonic()
     with transaction(make_sessionmaker(engine)) as session:
-        users = [add_user(session, username=f"agent{i}", role="agent", password=None, now=utc_now())
+        users = [add_user(session, username=f"agent{i}", role="agent", password=None, now=utc_now(), actor=SYSTEM)
                  for i in range(1, USERS + 1)]
         session.flush()
         first_user = users[0].id

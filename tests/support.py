@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.service import add_user, create_token
 from app.delivery.signing import sign_payload
 from app.kernel.clock import utc_now
@@ -40,14 +41,15 @@ def post_mentions(client: TestClient, signer: Signer, payload: Any, connector: s
 
 def make_user_token(sessions: sessionmaker[Session], username: str, role: str) -> str:
     with sessions() as session, session.begin():
-        user = add_user(session, username=username, role=role, password=None, now=utc_now())  # tokens only
-        _, token = create_token(session, now=utc_now(), user=user)
+        user = add_user(session, username=username, role=role, password=None, now=utc_now(),
+                        actor=SYSTEM)  # tokens only
+        _, token = create_token(session, now=utc_now(), actor=SYSTEM, user=user)
     return token
 
 
 def make_department_token(sessions: sessionmaker[Session], department: str) -> str:
     with sessions() as session, session.begin():
-        _, token = create_token(session, now=utc_now(), department=department)
+        _, token = create_token(session, now=utc_now(), actor=SYSTEM, department=department)
     return token
 
 
@@ -63,3 +65,11 @@ class ApiClient:
     def post(self, path: str, **kwargs: Any) -> Response:
         headers = {"authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
         return self.client.post(path, headers=headers, **kwargs)
+
+
+def audited(ops: ApiClient, action: str, **params: Any) -> list[dict[str, Any]]:
+    """The audit entries of `action`, newest first, read over `GET /api/v1/audit` (an ops client)."""
+    response = ops.get("/api/v1/audit", params={"action": action, "limit": 200, **params})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.models import IdempotencyKey
 from app.auth.service import add_user
 from app.housekeeping import Housekeeper, expiry_cutoffs, purge_expired
@@ -26,7 +27,7 @@ def test_the_cutoffs_follow_the_lookups_rules() -> None:
 
 def test_purge_deletes_what_expired_and_keeps_the_rest(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
-        user = add_user(session, username="hk-ann", role="agent", password=None, now=NOW)
+        user = add_user(session, username="hk-ann", role="agent", password=None, now=NOW, actor=SYSTEM)
         for key, age in (("old", RETENTION + timedelta(seconds=1)), ("fresh", RETENTION - timedelta(seconds=1))):
             session.add(IdempotencyKey(owner="hk", key=key, request_hash="0" * 64, status_code=200,
                                        response={"body": {}}, created_at=NOW - age))

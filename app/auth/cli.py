@@ -1,4 +1,5 @@
-"""`webcare users ...` and `webcare tokens ...`."""
+"""`webcare users ...` and `webcare tokens ...`. Every change is audited with the account that ran
+the command as its actor (`app.audit.cli_actor`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.models import ApiToken, User
+from app.audit import cli_actor
+from app.auth.models import ROLES, ApiToken, User
 from app.auth.service import (
     AuthError,
     HashedPassword,
@@ -23,6 +25,7 @@ from app.auth.service import (
     hashed_password,
     revoke_token,
     set_password,
+    set_role,
 )
 from app.auth.throttle import clear, throttled
 from app.db import make_engine, make_sessionmaker, transaction
@@ -76,7 +79,7 @@ def users_add(
     """Add a user."""
     hashed = _hashed(password or _ask_password())
     with _unit_of_work() as session:
-        add_user(session, username=name, role=role, password=hashed, now=utc_now())
+        add_user(session, username=name, role=role, password=hashed, now=utc_now(), actor=cli_actor())
     typer.echo(f"added {name} ({role})", err=True)
 
 
@@ -86,15 +89,24 @@ def users_passwd(name: str,
     """Set a user's password."""
     hashed = _hashed(password or _ask_password())
     with _unit_of_work() as session:
-        set_password(session, username=name, password=hashed)
+        set_password(session, username=name, password=hashed, now=utc_now(), actor=cli_actor())
     typer.echo(f"password of {name} changed", err=True)
+
+
+@users_app.command("role")
+def users_role(name: str, role: Annotated[str, typer.Argument(help=", ".join(ROLES))]) -> None:
+    """Give a user another role (from their next request on)."""
+    with _unit_of_work() as session:
+        before = get_user(session, name).role
+        set_role(session, username=name, role=role, now=utc_now(), actor=cli_actor())
+    typer.echo(f"{name} is {role}" + (" (unchanged)" if before == role else f" (was {before})"), err=True)
 
 
 @users_app.command("deactivate")
 def users_deactivate(name: str) -> None:
     """Deactivate a user and revoke their tokens."""
     with _unit_of_work() as session:
-        deactivate_user(session, username=name, now=utc_now())
+        deactivate_user(session, username=name, now=utc_now(), actor=cli_actor())
     typer.echo(f"deactivated {name}", err=True)
 
 
@@ -154,7 +166,8 @@ def tokens_create(
         owner = get_user(session, user) if user else None
         if owner is not None and not owner.active:
             raise AuthError(f"user {user} is deactivated")
-        row, token = create_token(session, now=now, user=owner, department=department, integration=integration,
+        row, token = create_token(session, now=now, actor=cli_actor(), user=owner, department=department,
+                                  integration=integration,
                                   label=label, expires_at=expires_at)
     until = f", expires {expires_at:%Y-%m-%d %H:%M}Z" if expires_at else ""
     owner_text = user or (f"department {department}" if department else f"integration {integration}")
@@ -181,5 +194,5 @@ def tokens_list() -> None:
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
     with _unit_of_work() as session:
-        revoke_token(session, token_id=token_id, now=utc_now())
+        revoke_token(session, token_id=token_id, now=utc_now(), actor=cli_actor())
     typer.echo(f"revoked token {token_id}", err=True)

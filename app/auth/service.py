@@ -1,4 +1,8 @@
-"""Users and API tokens: creation, lookup, revocation. Callers own the transaction."""
+"""Users and API tokens: creation, lookup, revocation. Callers own the transaction.
+
+Every change takes the `actor` who makes it and adds its audit entry (`app.audit`) in the same
+transaction: a change is never committed without its entry. Entries hold no password, hash or
+token value."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import record
+from app.audit.service import ActorLike
 from app.auth.models import ROLES, ApiToken, User
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 
@@ -69,11 +75,11 @@ def _hash_of(password: str | HashedPassword) -> str:
 
 
 def add_user(session: Session, *, username: str, role: str, password: str | HashedPassword | None, now: datetime,
-             must_change_password: bool = False) -> User:
-    """A new active user. Raises AuthError for a taken name, an unknown role or a short password.
-    Entry points pass a `HashedPassword`; a plain `str` is hashed here (tests, inside their setup)."""
-    if role not in ROLES:
-        raise AuthError(f"role must be one of {', '.join(ROLES)}")
+             actor: ActorLike, must_change_password: bool = False) -> User:
+    """A new active user, audited as `user.created`. Raises AuthError for a taken name, an unknown
+    role or a short password. Entry points pass a `HashedPassword`; a plain `str` is hashed here
+    (tests, inside their setup)."""
+    _check_role(role)
     if not username or len(username) > 64 or not username.replace("-", "").replace(".", "").replace("_", "").isalnum():
         raise AuthError("a username is 1–64 letters, digits, '.', '-' or '_'")
     if session.scalar(select(User).where(User.username == username)) is not None:
@@ -83,25 +89,46 @@ def add_user(session: Session, *, username: str, role: str, password: str | Hash
                 password_hash=_hash_of(password) if password is not None else None)
     session.add(user)
     session.flush()
+    record(session, actor, "user.created", f"user:{username}", {"role": role}, now)
     return user
 
 
-def set_password(session: Session, *, username: str, password: str | HashedPassword,
-                 must_change: bool = False) -> User:
-    """Replace a user's password. Raises AuthError for an unknown user or a short password.
+def set_role(session: Session, *, username: str, role: str, now: datetime, actor: ActorLike) -> User:
+    """Give a user another role (audited as `user.role_changed`; giving the role they have changes
+    and records nothing). Their sessions and tokens act with the new role from their next request.
+    Raises AuthError for an unknown user or role."""
+    _check_role(role)
+    user = get_user(session, username)
+    if user.role != role:
+        before, user.role = user.role, role
+        record(session, actor, "user.role_changed", f"user:{username}", {"role_before": before, "role": role}, now)
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str | HashedPassword, now: datetime,
+                 actor: ActorLike, must_change: bool = False) -> User:
+    """Replace a user's password: audited as `user.password_changed` when the user changes their
+    own, else `user.password_reset`. Raises AuthError for an unknown user or a short password.
     Entry points pass a `HashedPassword` (see `add_user`)."""
     user = get_user(session, username)
     user.password_hash = _hash_of(password)
     user.must_change_password = must_change
+    own = actor.kind == "user" and actor.name == username
+    record(session, actor, "user.password_changed" if own else "user.password_reset", f"user:{username}",
+           {"must_change_password": must_change}, now)
     return user
 
 
-def deactivate_user(session: Session, *, username: str, now: datetime) -> User:
-    """Deactivate a user and revoke their tokens; their history stays."""
+def deactivate_user(session: Session, *, username: str, now: datetime, actor: ActorLike) -> User:
+    """Deactivate a user and revoke their tokens; their history stays. Audited as
+    `user.deactivated` with the number of tokens revoked."""
     user = get_user(session, username)
     user.active = False
+    revoked = 0
     for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
         token.revoked_at = now
+        revoked += 1
+    record(session, actor, "user.deactivated", f"user:{username}", {"tokens_revoked": revoked}, now)
     return user
 
 
@@ -112,12 +139,13 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def create_token(session: Session, *, now: datetime, user: User | None = None, department: str | None = None,
-                 integration: str | None = None, label: str | None = None,
+def create_token(session: Session, *, now: datetime, actor: ActorLike, user: User | None = None,
+                 department: str | None = None, integration: str | None = None, label: str | None = None,
                  expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """A new token for exactly one of `user`, `department` or `integration` (a survey tool, which
     may only post feedback), valid until `expires_at` (None: until revoked); returns the row and
-    the token text, which is shown once and never stored."""
+    the token text, which is shown once and never stored (nor audited: `token.created` names the
+    owner, label and expiry)."""
     if [user, department, integration].count(None) != 2:
         raise AuthError("a token belongs to a user, a department or an integration")
     if integration is not None and not _NAME.match(integration):
@@ -130,14 +158,31 @@ def create_token(session: Session, *, now: datetime, user: User | None = None, d
                    expires_at=expires_at)
     session.add(row)
     session.flush()
+    record(session, actor, "token.created", f"token:{row.id}",
+           {"owner": token_owner(row, user.username if user else None), "label": label,
+            "expires_at": expires_at.isoformat() if expires_at else None}, now)
     return row, token
 
 
-def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:
+def token_owner(row: ApiToken, username: str | None) -> str:
+    """Whom a token acts for, as the audit log names it: `user:NAME`, `department:ID` or
+    `integration:NAME`."""
+    if username is not None:
+        return f"user:{username}"
+    return f"department:{row.department}" if row.department is not None else f"integration:{row.integration}"
+
+
+def revoke_token(session: Session, *, token_id: int, now: datetime, actor: ActorLike) -> ApiToken:
+    """Revoke a token (audited as `token.revoked`; revoking a revoked token changes and records
+    nothing). Raises AuthError for an unknown token."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise AuthError(f"no token {token_id}")
-    row.revoked_at = row.revoked_at or now
+    if row.revoked_at is None:
+        row.revoked_at = now
+        owner = session.get(User, row.user_id) if row.user_id is not None else None
+        record(session, actor, "token.revoked", f"token:{row.id}",
+               {"owner": token_owner(row, owner.username if owner else None)}, now)
     return row
 
 
@@ -164,6 +209,11 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
     if user is None or not user.active:
         return None
     return Principal(kind="user", name=user.username, role=user.role, user_id=user.id, token_id=row.id)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AuthError(f"role must be one of {', '.join(ROLES)}")
 
 
 def _checked(password: str) -> str:

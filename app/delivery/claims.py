@@ -15,6 +15,7 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.audit import SYSTEM, record
 from app.db import UTCDateTime
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.delivery.schedule import Decision
@@ -116,7 +117,7 @@ def bury_orphans(session: Session, *, with_webhook: Iterable[str], ruleset_versi
 
 def record_results(session: Session, results: Sequence[AttemptResult], *, worker_id: str) -> None:
     """Write the outcomes: each delivery's new state, one attempt row per request made, and the
-    subscriptions a `410 Gone` disabled.
+    subscriptions a `410 Gone` disabled (audited as `subscription.disabled`, actor system).
 
     A delivery whose lease this worker no longer holds (it expired and another worker took it) is
     left to that worker; its attempt is still logged, because the request did happen."""
@@ -127,10 +128,12 @@ def record_results(session: Session, results: Sequence[AttemptResult], *, worker
         _record_on_postgresql(session, results, attempted, worker_id=worker_id)
     else:
         _record_by_row(session, results, attempted, worker_id=worker_id)
-    for r in results:
-        if r.decision.disable:
-            set_subscription(session, r.department, enabled=False, now=r.recorded_at,
-                             reason=f"{r.status_code} Gone answered at {iso_z(r.recorded_at)}")
+    gone = {r.department: r for r in results if r.decision.disable}  # one entry per department and batch
+    for r in gone.values():
+        reason = f"{r.status_code} Gone answered at {iso_z(r.recorded_at)}"
+        set_subscription(session, r.department, enabled=False, now=r.recorded_at, reason=reason)
+        record(session, SYSTEM, "subscription.disabled", f"department:{r.department}", {"reason": reason},
+               r.recorded_at)
 
 
 # PostgreSQL: each of the two writes is one statement over arrays, the same text for any number of

@@ -12,7 +12,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.delivery.claims import OPEN_STATUSES, set_subscription
+from app.audit import record
+from app.audit.service import ActorLike
+from app.cases.models import format_ref
+from app.db import newest_first_page
+from app.delivery.claims import OPEN_STATUSES
 from app.delivery.models import Delivery, DeliveryAttempt, Subscription
 from app.rules import RuleSet
 
@@ -64,11 +68,8 @@ def list_deliveries(session: Session, filters: DeliveryFilter
         query = query.where(Delivery.case_id.in_(filters.case_id))
     if filters.type:
         query = query.where(Delivery.event_type.in_(filters.type))
-    if filters.before_id is not None:
-        query = query.where(Delivery.id < filters.before_id)
-    rows = list(session.scalars(query.order_by(Delivery.id.desc()).limit(filters.limit + 1)))
-    next_before = rows[filters.limit - 1].id if len(rows) > filters.limit else None
-    rows = rows[:filters.limit]
+    rows, next_before = newest_first_page(session, query, Delivery.id, before_id=filters.before_id,
+                                          limit=filters.limit)
     return rows, attempts_of(session, [row.id for row in rows]), next_before
 
 
@@ -82,14 +83,16 @@ def attempts_of(session: Session, delivery_ids: Sequence[int]) -> dict[int, list
     return attempts
 
 
-def redeliver(session: Session, delivery: Delivery, *, ruleset: RuleSet, now: datetime) -> Delivery:
+def redeliver(session: Session, delivery: Delivery, *, ruleset: RuleSet, now: datetime,
+              actor: ActorLike) -> Delivery:
     """Queue a delivered or dead delivery again, due now, with a fresh retry budget.
 
     Guarantees: its attempt history is kept (`attempts` restarts at 0, the attempt rows stay); it
     is sent with the same `webhook-id` (it is the same event); it waits for any earlier open
     delivery of the same case to the same department, like every delivery; a disabled
     subscription holds it until ops re-enable it. Raises RedeliveryRefused while it is still
-    pending or being delivered, or when its department has no webhook now.
+    pending or being delivered, or when its department has no webhook now. Audited as
+    `delivery.redelivered` (with the status it had).
     """
     if delivery.status not in REDELIVERABLE:
         raise RedeliveryRefused(f"delivery {delivery.id} is {delivery.status}; only delivered or dead "
@@ -97,7 +100,7 @@ def redeliver(session: Session, delivery: Delivery, *, ruleset: RuleSet, now: da
     config = ruleset.departments.get(delivery.department)
     if config is None or config.webhook is None:
         raise RedeliveryRefused(f"department {delivery.department} has no webhook in rule set {ruleset.version}")
-    delivery.status = "pending"
+    status_before, delivery.status = delivery.status, "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = now
     delivery.lease_owner = None
@@ -107,6 +110,9 @@ def redeliver(session: Session, delivery: Delivery, *, ruleset: RuleSet, now: da
     delivery.last_status_code = None
     delivery.updated_at = now
     session.flush()
+    record(session, actor, "delivery.redelivered", f"delivery:{delivery.id}",
+           {"department": delivery.department, "case": format_ref(delivery.case_id),
+            "event_type": delivery.event_type, "status_before": status_before}, now)
     return delivery
 
 
@@ -134,9 +140,15 @@ def subscription_states(session: Session, ruleset: RuleSet) -> list[Subscription
     return states
 
 
-def enable_subscription(session: Session, department: str, *, now: datetime) -> None:
-    """Enable the department's subscription (a no-op when it is enabled); its held deliveries
-    resume in order at the dispatcher's next claim."""
-    set_subscription(session, department, enabled=True, now=now)
+def enable_subscription(session: Session, department: str, *, now: datetime, actor: ActorLike) -> None:
+    """Enable the department's subscription (a no-op when it is enabled, and then not audited);
+    its held deliveries resume in order at the dispatcher's next claim. Audited as
+    `subscription.enabled` with why it had been disabled."""
+    row = session.get(Subscription, department, with_for_update=True)
+    if row is None or row.enabled:
+        return
+    reason = row.disabled_reason
+    row.enabled, row.disabled_reason, row.disabled_at, row.updated_at = True, None, None, now
     session.flush()
+    record(session, actor, "subscription.enabled", f"department:{department}", {"disabled_reason": reason}, now)
 

@@ -1,12 +1,10 @@
-"""The delivery log for ops (SPEC §2): deliveries and their attempts, redelivery, subscriptions.
+"""The delivery log for ops: deliveries and their attempts, redelivery, subscriptions.
 
 Leads may read deliveries; everything else here is for ops.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -28,7 +26,7 @@ from app.delivery.log import (
 )
 from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
 from app.kernel.clock import utc_now
-from app.kernel.json_input import MAX_ID
+from app.web.cursors import decode_cursor, encode_cursor
 from app.web.deps import ActiveRuleSet, Caller, DbSession, RowId, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent
 from app.web.problems import Conflict, InvalidInput, NotFound
@@ -113,20 +111,6 @@ def subscription_out(state: SubscriptionState) -> SubscriptionOut:
                            pending=state.pending, dead=state.dead)
 
 
-def _encode(delivery_id: int) -> str:
-    return base64.urlsafe_b64encode(f"d{delivery_id}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("d") or not raw[1:].isdigit() or int(raw[1:]) > MAX_ID:
-            raise ValueError
-        return int(raw[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput([{"field": "cursor", "message": "not a cursor of this list"}]) from exc
-
-
 @router.get("/deliveries", response_model=DeliveryPage, summary="Outbound deliveries with their attempts",
             dependencies=[require_role("lead")])
 def get_deliveries(
@@ -153,10 +137,10 @@ def get_deliveries(
         raise InvalidInput(errors)
     filters = DeliveryFilter(department=department or (), status=status or (), case_id=case_ids, type=type or (),
                              limit=limit,
-                             before_id=_decode(cursor) if cursor else None)
+                             before_id=decode_cursor("d", cursor) if cursor else None)
     rows, attempts, next_before = list_deliveries(session, filters)
     return DeliveryPage(items=[delivery_out(row, attempts[row.id]) for row in rows],
-                        next_cursor=_encode(next_before) if next_before is not None else None)
+                        next_cursor=encode_cursor("d", next_before) if next_before is not None else None)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut,
@@ -177,7 +161,7 @@ def post_redeliver(delivery_id: RowId, request: Request, session: DbSession, pri
 
     def act() -> DeliveryOut:
         try:
-            redeliver(session, delivery, ruleset=ruleset, now=now)
+            redeliver(session, delivery, ruleset=ruleset, now=now, actor=principal)
         except RedeliveryRefused as exc:
             raise Conflict(str(exc)) from exc
         return delivery_out(delivery, attempts_of(session, [delivery.id])[delivery.id])
@@ -206,9 +190,10 @@ def post_enable_subscription(department: str, request: Request, session: DbSessi
     now = utc_now()
 
     def act() -> SubscriptionOut:
-        enable_subscription(session, department, now=now)
+        enable_subscription(session, department, now=now, actor=principal)
         state = next(s for s in subscription_states(session, ruleset) if s.department == department)
         return subscription_out(state)
 
     return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
                           fingerprint=request_fingerprint("POST", request.url.path, {}))
+

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import cli_actor
+from app.audit.service import ActorLike
 from app.db import transaction
 from app.ingest.dead_letters import pending_dead_letters, replay_dead_letter
 from app.ingest.models import InboundDeadLetter
@@ -23,10 +25,10 @@ def inbound() -> None:
     """Inbound platform deliveries: dead letters and their replay."""
 
 
-def replay_pending(sessions: sessionmaker[Session], ruleset: RuleSet, *, ids: list[int] | None = None,
-                   connector: str | None = None) -> list[tuple[int, bool, str]]:
-    """Replay pending dead letters oldest first, each in its own transaction; returns per letter
-    `(id, replayed, line)`. A letter that still fails stays pending."""
+def replay_pending(sessions: sessionmaker[Session], ruleset: RuleSet, *, actor: ActorLike,
+                   ids: list[int] | None = None, connector: str | None = None) -> list[tuple[int, bool, str]]:
+    """Replay pending dead letters oldest first, each in its own transaction (and audited in it);
+    returns per letter `(id, replayed, line)`. A letter that still fails stays pending."""
     with transaction(sessions) as session:
         letter_ids = [letter.id for letter in pending_dead_letters(session, connector=connector, ids=ids)]
     results: list[tuple[int, bool, str]] = []
@@ -34,7 +36,7 @@ def replay_pending(sessions: sessionmaker[Session], ruleset: RuleSet, *, ids: li
         with transaction(sessions) as session:
             letter = session.get_one(InboundDeadLetter, letter_id)
             try:
-                outcome = replay_dead_letter(session, letter, ruleset=ruleset, now=utc_now())
+                outcome = replay_dead_letter(session, letter, ruleset=ruleset, now=utc_now(), actor=actor)
             except Conflict as exc:
                 results.append((letter_id, False, f"dead letter {letter_id} ({letter.connector}): {exc.detail}"))
                 continue
@@ -60,7 +62,8 @@ def replay(
     ruleset = ruleset_or_exit(settings.rules_dir)
     engine = make_engine(settings.effective_database_url)
     try:
-        results = replay_pending(make_sessionmaker(engine), ruleset, ids=letter_id or None, connector=connector)
+        results = replay_pending(make_sessionmaker(engine), ruleset, actor=cli_actor(), ids=letter_id or None,
+                                 connector=connector)
     finally:
         engine.dispose()
     for _, _, line in results:

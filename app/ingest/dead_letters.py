@@ -17,6 +17,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import record
+from app.audit.service import ActorLike
+from app.auth.service import Principal
 from app.ingest.adapters import parse_platform_body
 from app.ingest.models import InboundDeadLetter
 from app.ingest.service import IngestResult, ingest_mentions
@@ -50,12 +53,13 @@ class ReplayOutcome:
 
 
 def replay_dead_letter(session: Session, letter: InboundDeadLetter, *, ruleset: RuleSet,
-                       now: datetime) -> ReplayOutcome:
+                       now: datetime, actor: ActorLike) -> ReplayOutcome:
     """Run the stored body through the current adapter and ingest path again.
 
     Events that were ingested on receipt come back as duplicates. The letter becomes `replayed`
     only when every part now parses; otherwise it stays `pending` with the new error. A connector
-    that is no longer configured is a Conflict (nothing changes).
+    that is no longer configured is a Conflict (nothing changes, nothing audited); every replay
+    that ran is audited as `dead_letter.replayed` (with `replayed: false` when parts still fail).
     """
     connector = ruleset.connectors.get(letter.connector)
     if connector is None or connector.kind == "standard":
@@ -73,6 +77,8 @@ def replay_dead_letter(session: Session, letter: InboundDeadLetter, *, ruleset: 
         letter.status = "replayed"
         letter.replayed_at = now
     session.flush()
+    record(session, actor, "dead_letter.replayed", f"dead_letter:{letter.id}",
+           {"connector": letter.connector, "replayed": not parsed.failures, "accepted": result.accepted}, now)
     return ReplayOutcome(letter=letter, result=result, replayed=not parsed.failures)
 
 
@@ -158,9 +164,9 @@ def list_dead_letters(session: DbSession, status: Annotated[list[str] | None, Qu
                              next_cursor=str(rows[-1].id) if more and rows else None)
 
 
-@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayOut, dependencies=[OpsOnly],
-             summary="Process a dead letter again")
-def replay(letter_id: RowId, session: DbSession, ruleset: ActiveRuleSet) -> ReplayOut:
+@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayOut, summary="Process a dead letter again")
+def replay(letter_id: RowId, session: DbSession, ruleset: ActiveRuleSet,
+           principal: Annotated[Principal, OpsOnly]) -> ReplayOut:
     """Parse and ingest the stored body again with the current adapters and rules; the answer holds
     the ingest counts (`dead_lettered` > 0: parts still fail, the letter stays pending)."""
     letter = session.get(InboundDeadLetter, letter_id)
@@ -168,5 +174,5 @@ def replay(letter_id: RowId, session: DbSession, ruleset: ActiveRuleSet) -> Repl
         raise NotFound(f"no dead letter {letter_id}")
     if letter.status != "pending":
         raise Conflict(f"dead letter {letter_id} is {letter.status}, not pending", allowed=[])
-    outcome = replay_dead_letter(session, letter, ruleset=ruleset, now=utc_now())
+    outcome = replay_dead_letter(session, letter, ruleset=ruleset, now=utc_now(), actor=principal)
     return ReplayOut(dead_letter=dead_letter_out(outcome.letter), result=outcome.result.to_json())

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.audit import record
 from app.auth.models import IdempotencyKey
 from app.auth.service import Principal
 from app.cases.locking import lock_case_ids
@@ -137,8 +138,10 @@ ERASURE_KINDS = ("mentions", "cases", "cases_touched", "timeline_entries", "depa
 def record_erasure(session: Session, principal: Principal, author: AuthorRef, counts: dict[str, int], *,
                    now: datetime) -> None:
     """Record that an erasure happened, without the personal data: who asked, when, where
-    (connector or channel) and the counts. AUDIT HOOK: the audit log (`app.audit`) is not on this
-    branch yet; until it is, the record is this log line plus the timeline entries on each case."""
+    (connector or channel) and the counts, as the audit entry `privacy.erasure` (target the scope,
+    in the erasure's transaction; also when nothing was found: the request was handled) and a log
+    line."""
+    record(session, principal, "privacy.erasure", author.scope, counts, now)
     log.info("privacy erasure", extra={"actor": principal.name, "scope": author.scope, **counts})
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.audit import record
 from app.kernel.clock import utc_now
 from app.privacy.erasure import ERASURE_KINDS, AuthorRef, erase_author, export_author
 from app.web.deps import Caller, DbSession, require_role
@@ -103,6 +104,11 @@ class ExportOut(BaseModel):
 
 @router.post("/export", response_model=ExportOut, dependencies=[require_role("ops")], responses=RESPONSES,
              summary="Export everything stored about one author")
-def post_export(body: DataSubjectIn, session: DbSession) -> dict[str, Any]:
-    """Ops. Reads only (a POST because the body names a person, which a URL would leave in logs)."""
-    return export_author(session, body.ref(), now=utc_now())
+def post_export(body: DataSubjectIn, session: DbSession, principal: Caller) -> dict[str, Any]:
+    """Ops. Changes nothing (a POST because the body names a person, which a URL would leave in
+    logs); who exported, when and how much is audited as `privacy.export`, without the person."""
+    now = utc_now()
+    exported = export_author(session, body.ref(), now=now)
+    record(session, principal, "privacy.export", body.ref().scope,
+           {kind: len(value) for kind, value in exported.items() if isinstance(value, list)}, now)
+    return exported

@@ -94,6 +94,25 @@ class RuleSetHolder:
             return True, problems
 
 
+def webhooks_changed(before: RuleSet, after: RuleSet) -> list[str]:
+    """The ids of the departments whose webhook (URL, events, secret names) differs between the two
+    sets, sorted: added, removed, or changed."""
+    ids = set(before.departments) | set(after.departments)
+
+    def hook(ruleset: RuleSet, department: str) -> object:
+        config = ruleset.departments.get(department)
+        return config.webhook if config is not None else None
+
+    return sorted(d for d in ids if hook(before, d) != hook(after, d))
+
+
+def reload_facts(before: RuleSet, after: RuleSet, trigger: str) -> dict[str, object]:
+    """What the audit log records of a reload that swapped `before` for `after` (no URLs: a
+    webhook URL may carry a department's credentials)."""
+    return {"trigger": trigger, "version_before": before.version, "version": after.version,
+            "changed": before.version != after.version, "departments_changed": webhooks_changed(before, after)}
+
+
 def holder_for(directory: Path, *, now: datetime) -> RuleSetHolder:
     """The holder a starting process uses. Raises `RuleSetError` when the folder has errors. A
     folder test that fails is logged and reported like a refused reload, but the set is used: a

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from app.audit import record
 from app.auth.service import Principal
 from app.kernel.clock import utc_now
 from app.mentions.schema import MentionIn
 from app.rules import explain
 from app.rules.hits import HitCount, read_hits
+from app.rules.holder import reload_facts
 from app.rules.processes import live_processes, request_reload
 from app.web.deps import ActiveRuleSet, DbSession, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent
@@ -66,10 +68,12 @@ def reload_rules(request: Request, session: DbSession, principal: Annotated[Prin
                  idempotency_key: IdempotencyKeyHeader = None) -> dict[str, Any]:
     """Load, validate and test the folder again and make it active, then ask every other process to
     do the same (through the database); when the folder has errors or a folder test fails, 422
-    lists them all and the running set stays (in every process)."""
+    lists them all and the running set stays (in every process). A reload that went through is
+    audited as `rules.reloaded` (even when the version did not change: ops asked)."""
     state = request.app.state
 
     def act() -> dict[str, Any]:
+        before = state.rules.current
         swapped, problems = state.rules.reload(now=utc_now(), trigger="POST /api/v1/rules/reload")
         if state.rules_runtime is not None:
             state.rules_runtime.report_soon()
@@ -77,6 +81,8 @@ def reload_rules(request: Request, session: DbSession, principal: Annotated[Prin
             raise RuleSetInvalid(errors=[{"field": f"{p.path}:{p.line}:{p.col}", "message": p.message}
                                          for p in problems if p.severity == "error"])
         request_reload(session, process_id=state.process_id, now=utc_now())
+        record(session, principal, "rules.reloaded", "rules",
+               reload_facts(before, state.rules.current, "POST /api/v1/rules/reload"), utc_now())
         summary: dict[str, Any] = state.rules.current.summary()
         summary["warnings"] = [str(p) for p in problems]
         return summary

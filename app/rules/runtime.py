@@ -18,15 +18,18 @@ import socket
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM, record
 from app.db import transaction
 from app.kernel.clock import utc_now
 from app.rules.hits import HitCounter, flush_hits
-from app.rules.holder import RuleSetHolder
+from app.rules.holder import RuleSetHolder, reload_facts
 from app.rules.loader import folder_version
+from app.rules.model import RuleSet
 from app.rules.processes import ProcessReport, forget_process, prune, record_process, reload_requests_after
 from app.settings import Settings
 
@@ -59,6 +62,7 @@ class RulesRuntime:
         self._report_now = True
         self._threads: list[threading.Thread] = []
         self._last_request = 0
+        self._unaudited: list[tuple[datetime, dict[str, object]]] = []  # reloads to audit, kept until committed
         self._last_heartbeat = self._last_flush = self._last_prune = time.monotonic()
 
     def request_reload(self, trigger: str) -> None:
@@ -130,14 +134,21 @@ class RulesRuntime:
         if from_others:
             asked.append("another process")
         if asked:
-            self.holder.reload(now=utc_now(), trigger=", ".join(sorted(set(asked))))
+            before, trigger = self.holder.current, ", ".join(sorted(set(asked)))
+            swapped, _ = self.holder.reload(now=utc_now(), trigger=trigger)
             self._report_now = True
+            facts = system_reload_facts(before, self.holder.current, trigger, swapped=swapped,
+                                        process_id=self.process_id)
+            if facts is not None:
+                self._unaudited.append((utc_now(), facts))
         moment = time.monotonic()
         heartbeat = self._report_now or moment - self._last_heartbeat >= self.heartbeat_interval
         flush = moment - self._last_flush >= self.flush_interval
-        if not (heartbeat or flush):
+        if not (heartbeat or flush or self._unaudited):
             return
         with transaction(self.sessions) as session:
+            for at, facts in self._unaudited:
+                record(session, SYSTEM, "rules.reloaded", "rules", facts, at)
             if heartbeat:
                 self._report_now = False
                 self._report(session)
@@ -148,6 +159,7 @@ class RulesRuntime:
             if moment - self._last_prune >= PRUNE_INTERVAL:
                 prune(session, now=utc_now())
                 self._last_prune = moment
+        self._unaudited.clear()  # committed (a failed step keeps them for the next one)
 
     def _drifted(self) -> bool:
         try:
@@ -173,6 +185,17 @@ class RulesRuntime:
             except Exception:  # the folder vanished (a volume remount): wait and watch again
                 log.warning("cannot watch %s; retrying", root, exc_info=True)
                 self._stop.wait(5)
+
+
+def system_reload_facts(before: RuleSet, after: RuleSet, trigger: str, *, swapped: bool,
+                        process_id: str) -> dict[str, object] | None:
+    """What the audit log records (actor system) of a reload this process did on its own (a file
+    change, SIGHUP), or None when there is nothing to record: a refused reload changes nothing, a
+    reload to the version already running changes nothing, and one asked only by another process
+    follows a reload already audited with the person who asked it."""
+    if not swapped or before.version == after.version or trigger == "another process":
+        return None
+    return {**reload_facts(before, after, trigger), "process": process_id}
 
 
 def watch_root(directory: Path) -> Path:

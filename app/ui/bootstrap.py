@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, exists, select
 from sqlalchemy.orm import Session
 
+from app.audit import SYSTEM
 from app.auth.models import User
 from app.auth.service import add_user
 from app.db import make_sessionmaker, transaction
@@ -23,7 +24,8 @@ def ensure_admin(session: Session, now: datetime) -> str | None:
     if session.scalar(select(exists().where(User.id.is_not(None)))):
         return None
     password = secrets.token_urlsafe(15)
-    add_user(session, username=ADMIN_USERNAME, role="ops", password=password, now=now, must_change_password=True)
+    add_user(session, username=ADMIN_USERNAME, role="ops", password=password, now=now, actor=SYSTEM,
+             must_change_password=True)
     return password
 
 

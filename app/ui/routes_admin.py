@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import Actor
 from app.auth.models import ROLES, ApiToken, User
 from app.auth.service import AuthError, add_user, deactivate_user, hashed_password, revoke_token, set_password
 from app.kernel.clock import utc_now
@@ -73,7 +74,7 @@ async def users_add(request: Request, info: OpsUser, username: Annotated[str, Fo
         try:
             with session.begin_nested():
                 user = add_user(session, username=username.strip(), role=role, password=hashed, now=utc_now(),
-                                must_change_password=True)
+                                actor=Actor.ui(info.username), must_change_password=True)
                 user.language = language if language in LANGUAGES else "en"
         except AuthError as exc:
             return _users_page(request, info, session, error=str(exc))
@@ -93,7 +94,8 @@ async def users_reset(request: Request, username: str, info: OpsUser,
 
     def work(session: Session) -> Response:
         try:
-            user = set_password(session, username=username, password=hashed, must_change=True)
+            user = set_password(session, username=username, password=hashed, now=utc_now(),
+                                actor=Actor.ui(info.username), must_change=True)
         except AuthError as exc:
             return _users_page(request, info, session, error=str(exc))
         end_user_sessions(session, user.id)
@@ -113,7 +115,7 @@ async def users_deactivate(request: Request, username: str, info: OpsUser,
         if username == info.username:
             return _users_page(request, info, session, error=t("users.self"))
         try:
-            user = deactivate_user(session, username=username, now=utc_now())
+            user = deactivate_user(session, username=username, now=utc_now(), actor=Actor.ui(info.username))
         except AuthError as exc:
             return _users_page(request, info, session, error=str(exc))
         end_user_sessions(session, user.id)
@@ -145,7 +147,7 @@ async def tokens_revoke(request: Request, token_id: RowId, info: OpsUser,
 
     def work(session: Session) -> Response:
         try:
-            revoke_token(session, token_id=token_id, now=utc_now())
+            revoke_token(session, token_id=token_id, now=utc_now(), actor=Actor.ui(info.username))
         except AuthError as exc:
             return _tokens_page(request, info, session, error=str(exc))
         return _tokens_page(request, info, session, flash=t("tokens.revoked_done"))

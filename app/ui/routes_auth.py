@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from app.audit import Actor
 from app.auth.models import User
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.service import hashed_password, set_password
@@ -176,7 +177,8 @@ async def change_password(request: Request, info: UiUser, current: Annotated[str
         user = session.get_one(User, info.user_id)
         if hashed is None or user.password_hash != stored_hash:
             return False
-        set_password(session, username=user.username, password=hashed, must_change=False)
+        set_password(session, username=user.username, password=hashed, now=utc_now(), actor=Actor.ui(user.username),
+                     must_change=False)
         end_user_sessions(session, user.id, keep=info.session_id)
         return True
 

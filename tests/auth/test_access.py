@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.service import revoke_token
 from app.delivery.models import Delivery
 from app.kernel.clock import utc_now
@@ -101,6 +102,9 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("POST", "/api/v1/subscriptions/billing/enable", None, nothing, OPS),
     ("GET", "/api/v1/inbound/dead-letters", None, nothing, OPS),
     ("POST", "/api/v1/inbound/dead-letters/999999/replay", None, nothing, {**OPS, "ops": 404}),
+    ("GET", "/api/v1/audit", None, nothing, OPS),
+    ("POST", "/api/v1/privacy/erasure", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
+    ("POST", "/api/v1/privacy/export", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
 ]
 
 
@@ -145,7 +149,7 @@ def test_revoked_and_unknown_tokens_are_401(client: TestClient, sessions: sessio
 
         row = session.scalars(select(ApiToken)).first()
         assert row is not None
-        revoke_token(session, token_id=row.id, now=utc_now())
+        revoke_token(session, token_id=row.id, now=utc_now(), actor=SYSTEM)
     assert client.get("/api/v1/cases", headers={"authorization": f"Bearer {token}"}).status_code == 401
     assert client.get("/api/v1/cases", headers={"authorization": "Bearer wcr_nope"}).status_code == 401
     assert client.get("/api/v1/cases", headers={"authorization": "Basic abc"}).status_code == 401

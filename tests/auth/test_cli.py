@@ -9,9 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
 
+from app.audit.models import AuditEntry
+from app.cli import cli
 from app.db import make_engine
 from app.migrate import upgrade_to_head
+from app.settings import get_settings
 from tests.conftest import EXAMPLE_RULES, REPO
 from tests.dbutil import scratch_database_url
 
@@ -54,3 +60,55 @@ def test_users_and_tokens(env: dict[str, str]) -> None:
     refused = webcare(env, "tokens", "create", "--user", "ann")
     assert refused.returncode == 1 and "deactivated" in refused.stderr
     assert webcare(env, "tokens", "create").returncode == 2
+
+
+
+def test_cli_changes_are_audited_with_the_account_that_ran_them(env: dict[str, str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEBCARE_DATABASE_URL", "WEBCARE_VAR_DIR", "WEBCARE_RULES_DIR"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("SUDO_USER", "piet")  # run through sudo: the person, not root
+    get_settings.cache_clear()
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args))
+
+    try:
+        assert run("users", "add", "ann", "--role", "agent", "--password", "correct horse battery").exit_code == 0
+        assert run("users", "role", "ann", "lead").exit_code == 0
+        role_again = run("users", "role", "ann", "lead")
+        assert role_again.exit_code == 0 and "unchanged" in role_again.stderr
+        refused = run("users", "role", "ann", "boss")
+        assert refused.exit_code == 1 and "role must be one of" in refused.stderr
+        assert run("users", "passwd", "ann", "--password", "another horse battery").exit_code == 0
+        token = run("tokens", "create", "--department", "billing", "--label", "crm", "--expires-in", "30d")
+        assert token.exit_code == 0, token.output
+        token_id = token.stderr.split()[1]
+        assert run("tokens", "revoke", token_id).exit_code == 0
+        assert run("tokens", "revoke", token_id).exit_code == 0  # revoked already: no second entry
+        assert run("users", "deactivate", "ann").exit_code == 0
+        survey = run("tokens", "create", "--integration", "survey-tool")
+        assert survey.exit_code == 0, survey.output
+    finally:
+        get_settings.cache_clear()
+
+    engine = make_engine(env["WEBCARE_DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    finally:
+        engine.dispose()
+    assert {(r.actor_type, r.actor) for r in rows} == {("cli", "piet")}
+    assert [(r.action, r.target) for r in rows] == [
+        ("user.created", "user:ann"), ("user.role_changed", "user:ann"), ("user.password_reset", "user:ann"),
+        ("token.created", f"token:{token_id}"), ("token.revoked", f"token:{token_id}"),
+        ("user.deactivated", "user:ann"), ("token.created", f"token:{survey.stderr.split()[1]}")]
+    created, role, passwd, made, revoked, gone, integration = (r.details for r in rows)
+    assert created == {"role": "agent", "via": "cli"}
+    assert role == {"role_before": "agent", "role": "lead", "via": "cli"}
+    assert passwd == {"must_change_password": False, "via": "cli"}
+    assert made["owner"] == "department:billing" and made["label"] == "crm" and made["expires_at"]
+    assert token.stdout.strip() not in str(made) and token.stdout.strip()[:12] not in str(made)
+    assert revoked == {"owner": "department:billing", "via": "cli"}
+    assert gone == {"tokens_revoked": 0, "via": "cli"}
+    assert integration["owner"] == "integration:survey-tool"

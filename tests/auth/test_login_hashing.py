@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import app.auth.passwords as passwords
+from app.audit import SYSTEM
 from app.auth.service import add_user
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kernel.clock import utc_now
@@ -28,7 +29,7 @@ def test_no_write_lock_is_held_while_a_login_password_is_verified(
     engine = make_engine(f"sqlite:///{database}")
     upgrade_to_head(engine)
     with transaction(make_sessionmaker(engine)) as session:
-        add_user(session, username="ann", role="agent", password=PASSWORD, now=utc_now())
+        add_user(session, username="ann", role="agent", password=PASSWORD, now=utc_now(), actor=SYSTEM)
     probes: list[str] = []
     real_verify = passwords._hasher.verify
 
@@ -69,7 +70,7 @@ def test_parallel_logins_hash_at_most_the_configured_number_at_once(
     users = [f"agent{n}" for n in range(6)]
     with transaction(make_sessionmaker(engine)) as session:
         for name in users:
-            add_user(session, username=name, role="agent", password=PASSWORD, now=utc_now())
+            add_user(session, username=name, role="agent", password=PASSWORD, now=utc_now(), actor=SYSTEM)
     lock = threading.Lock()
     running, most = 0, 0
     real = passwords._hasher

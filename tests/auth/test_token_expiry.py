@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.models import ApiToken
 from app.auth.service import AuthError, create_token, get_user
 from app.kernel.clock import utc_now
@@ -21,7 +22,7 @@ def test_an_expired_token_is_refused_and_a_valid_one_works(client: TestClient, s
     with sessions() as session, session.begin():
         now = utc_now()
         user = get_user(session, "exp-ann")
-        row, token = create_token(session, now=now, user=user, expires_at=now + timedelta(hours=1))
+        row, token = create_token(session, now=now, actor=SYSTEM, user=user, expires_at=now + timedelta(hours=1))
         token_id = row.id
     headers = {"authorization": f"Bearer {token}"}
     assert client.get("/api/v1/cases", headers=headers).status_code == 200
@@ -37,7 +38,7 @@ def test_an_expired_token_is_refused_and_a_valid_one_works(client: TestClient, s
 def test_a_token_cannot_be_made_already_expired(session: Session) -> None:
     now = utc_now()
     with pytest.raises(AuthError, match="expire in the future"):
-        create_token(session, now=now, department="billing", expires_at=now)
+        create_token(session, now=now, actor=SYSTEM, department="billing", expires_at=now)
 
 
 def test_tokens_create_with_expires_in_and_list_show_it(env: dict[str, str]) -> None:  # noqa: F811

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from app.audit import Actor
+from app.audit.models import AuditEntry
 from app.delivery.log import enable_subscription
 from app.delivery.models import Delivery, Subscription
 from app.jobs.retry import RetrySchedule
@@ -145,8 +147,11 @@ def test_410_disables_the_subscription_until_ops_enable_it(
         row = delivery_of(session, event_id)
         assert row.status == "pending" and row.last_status_code == 410
         assert run(d.run_once(NOW + timedelta(hours=1))) == 0      # held while disabled
+        [disabled] = session.scalars(select(AuditEntry).where(AuditEntry.action == "subscription.disabled"))
+        assert (disabled.actor_type, disabled.target) == ("system", "department:billing")
+        assert disabled.details == {"reason": subscription.disabled_reason}
         with sessions() as s, s.begin():
-            enable_subscription(s, "billing", now=NOW)
+            enable_subscription(s, "billing", now=NOW, actor=Actor("cli", "piet", "cli"))
         assert run(once(d, NOW + timedelta(hours=1))) == 1
     assert route.call_count == 2
     assert delivery_of(session, event_id).status == "delivered"
@@ -452,3 +457,14 @@ def test_the_endpoint_in_logs_has_no_user_info_or_query() -> None:
 
     assert endpoint_for_logs("https://user:pw@hooks.test:8443/in?token=abc#x") == "https://hooks.test:8443/in"
     assert endpoint_for_logs("http://127.0.0.1:8801/hooks/webcare") == "http://127.0.0.1:8801/hooks/webcare"
+
+
+def test_410s_of_one_batch_disable_and_audit_the_subscription_once(
+        sessions: sessionmaker[Session], session: Session, holder: RuleSetHolder, tmp_path: Path) -> None:
+    add_events(sessions, holder.current, department="billing", cases=3, per_case=1)
+    d = dispatcher(sessions, holder, secret_store(tmp_path))
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(BILLING).respond(410)
+        assert run(d.run_once(NOW)) == 3
+    entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "subscription.disabled")))
+    assert [(e.actor_type, e.target) for e in entries] == [("system", "department:billing")]

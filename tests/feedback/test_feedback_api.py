@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.service import create_token
 from app.delivery.models import DepartmentEvent
 from app.feedback.models import CaseFeedback
@@ -23,7 +24,7 @@ from tests.support import ApiClient, Signer, make_department_token
 
 def integration_token(sessions: sessionmaker[Session], name: str = "survey-tool") -> str:
     with sessions() as session, session.begin():
-        _, token = create_token(session, now=utc_now(), integration=name)
+        _, token = create_token(session, now=utc_now(), actor=SYSTEM, integration=name)
     return token
 
 

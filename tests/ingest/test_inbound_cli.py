@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from app.audit import cli_actor
+from app.audit.models import AuditEntry
 from app.db import make_engine, make_sessionmaker, transaction
 from app.ingest.cli import inbound_app
 from app.ingest.dead_letters import keep_dead_letter
@@ -55,4 +57,12 @@ def test_replay_ingests_what_now_parses_and_keeps_what_does_not(tmp_path: Path,
             texts = list(session.scalars(select(StoredMention.text)))
         assert statuses == {good_id: "replayed", bad_id: "pending"}
         assert texts == ["Does it come in another color?"]
+        with transaction(sessions) as session:  # each replay audited, with the account that ran it
+            audit = [(e.actor_type, e.actor, e.target, e.details)
+                     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert audit == [
+            ("cli", cli_actor().name, f"dead_letter:{good_id}",
+             {"connector": "wa", "replayed": True, "accepted": 1, "via": "cli"}),
+            ("cli", cli_actor().name, f"dead_letter:{bad_id}",
+             {"connector": "tg", "replayed": False, "accepted": 0, "via": "cli"})]
         engine.dispose()

@@ -17,7 +17,7 @@ from app.ingest.verification import hub_signature
 from app.mentions.stored import StoredMention
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import SAMPLES, SHARED_SAMPLES, PlatformPoster, platform_rules, poster_for
-from tests.support import ApiClient, make_user_token
+from tests.support import ApiClient, audited, make_user_token
 
 # The table of shared/connectors/README.md: sample, connector, accepted, ignored.
 TABLE = [
@@ -386,3 +386,6 @@ def test_replay_after_a_fix_ingests_what_the_broken_adapter_could_not(
     assert m.text == "Does it come in another color?"
     assert ops.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay").status_code == 409
     assert ops.get("/api/v1/inbound/dead-letters", params={"status": "pending"}).json()["items"] == []
+    [entry] = audited(ops, "dead_letter.replayed")  # the refused second replay left no entry
+    assert (entry["actor"], entry["target"]) == ("ops-olga", f"dead_letter:{letter['id']}")
+    assert entry["details"] == {"connector": "wa", "replayed": True, "accepted": 1, "via": "api"}

@@ -36,6 +36,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.models import User
 from app.auth.service import Principal, add_user
 from app.cases.actions import ActionRequest, perform_action
@@ -79,7 +80,7 @@ def cases(app, sessions: sessionmaker[Session]) -> Iterator[dict[str, str]]:  # 
     assert ruleset.departments["billing"].calendar == "office"
     refs: dict[str, str] = {}
     with sessions() as session, session.begin():
-        users = {name: add_user(session, username=name, role="agent", password=None, now=at(1, 9))
+        users = {name: add_user(session, username=name, role="agent", password=None, now=at(1, 9), actor=SYSTEM)
                  for name in ("ann", "bob")}
 
         def open_(name: str, when: datetime, text: str, channel: str, account: str) -> None:

@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import SYSTEM
 from app.auth.service import add_user
 from app.kernel.clock import utc_now
 
@@ -16,7 +17,7 @@ PASSWORD = "correct horse battery"
 def make_user(sessions: sessionmaker[Session], username: str, role: str = "agent", *, must_change: bool = False,
               language: str = "en") -> None:
     with sessions() as session, session.begin():
-        user = add_user(session, username=username, role=role, password=PASSWORD, now=utc_now(),
+        user = add_user(session, username=username, role=role, password=PASSWORD, now=utc_now(), actor=SYSTEM,
                         must_change_password=must_change)
         user.language = language
 
