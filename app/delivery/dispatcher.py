@@ -36,6 +36,7 @@ from app.delivery.schedule import DELIVERY_SCHEDULE, Decision, Outcome, decide
 from app.delivery.signing import sign_payload
 from app.jobs.retry import RetrySchedule
 from app.kernel.clock import utc_now
+from app.metrics.counters import count_delivery
 from app.rules.holder import RuleSetHolder
 from app.rules.model import Webhook
 from app.secrets import SecretStore
@@ -264,6 +265,7 @@ class Dispatcher:
         finished = now or self._clock()
         attempts = item.attempts + 1
         decision = decide(outcome, attempts=attempts, now=finished, schedule=self.schedule, rng=self._rng)
+        count_delivery(item.department, decision.status, latency_ms / 1000)
         if decision.status != "delivered":
             # Once per attempt, so a department whose endpoint is down shows in the logs at once.
             next_step = "dead" if decision.status == "dead" else f"next attempt at {decision.next_attempt_at:%H:%M:%S}Z"

@@ -20,6 +20,7 @@ from app.ingest.service import IngestResult, ingest_mentions
 from app.ingest.standard import FormatError, parse_standard_body
 from app.ingest.verification import VerificationError, meta_challenge, x_crc_response
 from app.kernel.clock import utc_now
+from app.metrics.counters import CLASSIFY_SECONDS, count_mentions
 from app.rules import RuleSet
 from app.rules.model import Connector
 from app.secrets import SecretStore
@@ -142,6 +143,9 @@ def _ingest(request: Request, ruleset: RuleSet, connector: str, items: list[Any]
                                      failures=parsed.failures, content_type=content_type, now=now)
                     result.dead_lettered = len(parsed.failures)
             request.app.state.rule_hits.add(result.decisions)  # committed: the mentions count
+            count_mentions(connector, [*result.outcomes, *[("", "dead_lettered")] * result.dead_lettered])
+            for seconds in result.classify_seconds:
+                CLASSIFY_SECONDS.observe(seconds)
             return result
         except IntegrityError:
             if attempt == INGEST_ATTEMPTS - 1:

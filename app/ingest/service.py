@@ -7,6 +7,7 @@ Runs inside the caller's transaction; the caller answers 2xx only after committi
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,9 @@ class IngestResult:
     ignored: int = 0
     dead_lettered: int = 0
     cases: list[str] = field(default_factory=list)
+    # (channel, outcome) of each event, and each classification's seconds: for the metrics
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+    classify_seconds: list[float] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)  # of the mentions stored (for rule hit counts)
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +77,7 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
     # so a repeat or an edit later in the same batch finds them.
     known = _stored_by_id(session, connector, {_external_id(item) for item in items} - {None})
     for item in items:
+        before = (result.accepted, result.duplicates, result.updated, result.ignored)
         if isinstance(item, IgnoredItem):
             result.ignored += 1
         elif isinstance(item, RemovedItem):
@@ -89,8 +94,26 @@ def ingest_mentions(session: Session, *, ruleset: RuleSet, connector: str, items
         else:
             parsed = ParsedItem(with_detected_language(item.mention), item.raw)
             _add(session, ruleset, connector, parsed, received_at, result, known)
+        result.outcomes.append((_channel(item, known), _outcome(before, result)))
     session.flush()
     return result
+
+
+OUTCOMES = ("accepted", "duplicate", "updated", "ignored")
+
+
+def _outcome(before: tuple[int, int, int, int], result: IngestResult) -> str:
+    """Which count one event raised."""
+    after = (result.accepted, result.duplicates, result.updated, result.ignored)
+    return next(name for name, old, new in zip(OUTCOMES, before, after, strict=True) if new > old)
+
+
+def _channel(item: Item, known: dict[str, StoredMention]) -> str:
+    """The channel an event came on: its mention's, a removed mention's as stored, else ""."""
+    if isinstance(item, ParsedItem | EditedItem):
+        return item.mention.channel
+    stored = known.get(item.external_id) if isinstance(item, RemovedItem) else None
+    return stored.channel if stored is not None else ""
 
 
 def _with_account(item: Item, default: str | None) -> Item:
@@ -106,7 +129,9 @@ def _with_account(item: Item, default: str | None) -> Item:
 def _add(session: Session, ruleset: RuleSet, connector: str, item: ParsedItem, received_at: datetime,
          result: IngestResult, known: dict[str, StoredMention]) -> None:
     mention = item.mention
+    began = time.perf_counter()
     decision = classify(ruleset, mention, received_at, connector=connector)
+    result.classify_seconds.append(time.perf_counter() - began)
     lock_thread(session, connector=connector, mention=mention)
     match = find_thread_case(session, connector=connector, mention=mention, now=received_at)
     if match.case is None:

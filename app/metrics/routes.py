@@ -1,9 +1,10 @@
 """`GET /metrics`: Prometheus metrics for operators.
 
-The state of the work (cases per department, status and SLA state; deliveries per department and
-status; inbound dead letters) is read from the database at scrape time, so every replica reports
-the same figures and nothing is lost on a restart. Request counts and latencies are this process's
-own (Prometheus sums them over replicas).
+The state of the work (cases per department, status and SLA state; deliveries waiting per
+department and status, `webcare_deliveries_queued`; open incidents) is read from the database at
+scrape time, so every replica reports the same figures and nothing is lost on a restart. Request
+counts and latencies, and the counters of `app.metrics.counters` (mentions, classification time,
+SLA firings, delivery attempts), are this process's own (Prometheus sums them over replicas).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.models import Case
 from app.delivery.models import Delivery
+from app.metrics.counters import ProcessCounters
 from app.web.problems import Unauthorized
 
 router = APIRouter(tags=["operations"])
@@ -37,8 +39,8 @@ class WorkCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         cases = GaugeMetricFamily("webcare_cases", "Cases that are not closed, by owner, status and SLA state",
                                   labels=["department", "status", "sla_state"])
-        deliveries = GaugeMetricFamily("webcare_deliveries", "Webhook deliveries not yet delivered, by department "
-                                       "and status", labels=["department", "status"])
+        deliveries = GaugeMetricFamily("webcare_deliveries_queued", "Webhook deliveries not yet delivered, by "
+                                       "department and status", labels=["department", "status"])
         with self.sessions() as session:
             for department, status, sla_state, count in session.execute(
                     select(Case.department, Case.status, Case.sla_state, func.count())
@@ -51,6 +53,8 @@ class WorkCollector(Collector):
                 deliveries.add_metric([department, status], count)
         yield cases
         yield deliveries
+        # TODO(incidents): read the open incidents from their table once it is on main; 0 until then.
+        yield GaugeMetricFamily("webcare_incidents_open", "Incidents (storms of matching mentions) open now", value=0)
 
 
 class Metrics:
@@ -59,6 +63,7 @@ class Metrics:
     def __init__(self, sessions: sessionmaker[Session]):
         self.registry = CollectorRegistry()
         self.registry.register(WorkCollector(sessions))
+        self.registry.register(ProcessCounters())
         self.requests = Counter("webcare_http_requests", "HTTP requests by route and status",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("webcare_http_request_seconds", "HTTP request time by route", ["method", "route"],

@@ -31,6 +31,7 @@ from app.kernel.clock import utc_now
 from app.kernel.errors import DomainError
 from app.kernel.timefmt import iso_z, iso_z_or_none
 from app.kernel.vocabulary import raised_priority
+from app.metrics.counters import count_sla_events
 from app.rules import RuleSet
 from app.rules.holder import RuleSetHolder
 from app.sla.clock import ORDER, Clock, Firing, plan
@@ -51,9 +52,11 @@ RANK = case((SlaTimer.state == "breached", 3), (SlaTimer.state == "warned", 2), 
             else_=0)
 
 
-def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int = BATCH) -> int:
+def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int = BATCH,
+                fired: list[tuple[str, str, str]] | None = None) -> int:
     """Fire what is due on up to `limit` timers; returns how many timers were handled (fewer than
-    `limit` when a case was busy, so `sweep_due` does not spin on it).
+    `limit` when a case was busy, so `sweep_due` does not spin on it). Each firing is appended to
+    `fired` as (timer kind, department, warning|breach|escalation), for the metrics.
 
     Warnings and breaches (nearly all the work) are written set-based: one locking SELECT, one
     multi-row INSERT of timeline rows, one executemany UPDATE of the timers and one UPDATE of the
@@ -92,6 +95,8 @@ def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int
                 warned_at = now
             else:
                 breached_at = now
+            if fired is not None:
+                fired.append((row.kind, row.department, firing.what))
             timeline.append(((firing.at, ORDER[firing.what], row.case_id, row.id),
                              {"case_id": row.case_id, "type": kind, "actor_type": "system", "actor": "sla",
                               "at": now, "data": info}))
@@ -108,7 +113,7 @@ def sweep_batch(session: Session, *, ruleset: RuleSet, now: datetime, limit: int
         session.execute(insert(CaseEvent).values([event for _, event in timeline]))
     _send_outbox(session, owners_notified, ruleset=ruleset, now=now)
     if escalating:
-        _fire_through_orm(session, escalating, ruleset=ruleset, now=now)
+        _fire_through_orm(session, escalating, ruleset=ruleset, now=now, fired=fired)
     _summarise(session, {row.case_id for row in rows}, now=now)
     return len(rows)
 
@@ -164,7 +169,8 @@ def _send_outbox(session: Session, notices: list[tuple[int, int, str, dict[str, 
             _apply(session, cases[case_id], _threshold(event_type, info, recorded=False), ruleset=ruleset, now=now)
 
 
-def _fire_through_orm(session: Session, timer_ids: set[int], *, ruleset: RuleSet, now: datetime) -> None:
+def _fire_through_orm(session: Session, timer_ids: set[int], *, ruleset: RuleSet, now: datetime,
+                      fired: list[tuple[str, str, str]] | None = None) -> None:
     """Timers with an escalation step due: every firing of theirs, in order, with the ORM."""
     timers = list(session.scalars(select(SlaTimer).where(SlaTimer.id.in_(timer_ids))))
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({t.case_id for t in timers})))}
@@ -175,6 +181,8 @@ def _fire_through_orm(session: Session, timer_ids: set[int], *, ruleset: RuleSet
     firings.sort(key=lambda ft: (ft[0].at, ORDER[ft[0].what], ft[1].case_id, ft[1].id, ft[0].step or 0))
     for firing, timer in firings:
         if timer.active:  # an earlier escalation (a handoff) may have ended this segment
+            if fired is not None:
+                fired.append((timer.kind, timer.department, firing.what))
             _fire(session, cases[timer.case_id], timer, firing, ruleset=ruleset, now=now)
     for timer in timers:
         if timer.active and timer.calendar in ruleset.calendars and timer.policy in ruleset.policies:
@@ -211,8 +219,10 @@ def sweep_due(sessions: sessionmaker[Session], rules: RuleSetHolder, *, now: dat
     number of timers handled."""
     total = 0
     while True:
+        fired: list[tuple[str, str, str]] = []
         with transaction(sessions) as session:
-            claimed = sweep_batch(session, ruleset=rules.current, now=now or utc_now(), limit=limit)
+            claimed = sweep_batch(session, ruleset=rules.current, now=now or utc_now(), limit=limit, fired=fired)
+        count_sla_events(fired)  # committed
         total += claimed
         if claimed < limit:
             return total

@@ -23,7 +23,7 @@ def test_cases_and_deliveries_are_counted_from_the_database(client: TestClient, 
     assert cases[(("department", "billing"), ("sla_state", "running"), ("status", "pending_department"))] == 1
     assert cases[(("department", "network"), ("sla_state", "running"), ("status", "pending_department"))] == 1
     assert sum(cases.values()) == 2  # the closed case is not counted
-    deliveries = {labels: value for (name, labels), value in found.items() if name == "webcare_deliveries"}
+    deliveries = {labels: value for (name, labels), value in found.items() if name == "webcare_deliveries_queued"}
     assert deliveries == {(("department", "billing"), ("status", "pending")): 1}
 
 
