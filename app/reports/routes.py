@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.kernel.clock import utc_now
 from app.kernel.timefmt import iso_z
@@ -21,14 +21,9 @@ from app.reports.queries import read_facts
 from app.reports.workload import read_workload, workload_csv
 from app.web.deps import ActiveRuleSet, DbSession, require_role
 from app.web.problems import InvalidInput
+from app.web.reports import CSV_RESPONSE, Format, From, To, report_window, wants_csv
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
-DEFAULT_WINDOW = timedelta(days=30)
-MAX_WINDOW = timedelta(days=366)
-
-From = Annotated[AwareDatetime | None, Query(alias="from", description="default: 30 days before `to`")]
-To = Annotated[AwareDatetime | None, Query(description="default: now")]
-Format = Annotated[Literal["json", "csv"] | None, Query(description="default: by the Accept header")]
 Department = Annotated[str | None, Query(max_length=64, description="only this department (an id in departments.yaml)")]
 Channel = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,40}$", description="only this channel (e.g. x)")]
 Split = Annotated[Literal["account", "weekday", "hour", "weekday_hour"] | None, Query(
@@ -54,27 +49,9 @@ class KpiReportOut(BaseModel):
     total: dict[str, Any]
 
 
-CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}}},
-                "description": "The report (JSON), or one CSV table with `format=csv` or `Accept: text/csv`"}
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "A bad parameter: a date, `from` not before `to`, a window over 366 days, an unknown "
                          "department, `by` or `format`"}}
-
-
-def wants_csv(request: Request, format: str | None) -> bool:
-    """CSV when asked by `format=csv`, or by `Accept: text/csv` when `format` is left out."""
-    return format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
-
-
-def report_window(from_: datetime | None, to: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: `to` defaults to now, `from` to 30 days before it; at most 366 days."""
-    end = (to or now).astimezone(UTC)
-    start = (from_ or end - DEFAULT_WINDOW).astimezone(UTC)
-    if start >= end:
-        raise InvalidInput([{"field": "from", "message": "must be before `to`"}])
-    if end - start > MAX_WINDOW:
-        raise InvalidInput([{"field": "from", "message": "the window may span at most 366 days"}])
-    return start, end
 
 
 def csv_response(header: list[str], rows: list[dict[str, Any]], name: str) -> Response:
