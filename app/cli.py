@@ -138,7 +138,8 @@ def worker() -> None:
         loop.add_signal_handler(signal.SIGHUP, runtime.request_reload, "SIGHUP")
         runtime.start()
         try:
-            await Workers(sessions, rules, secrets, retention=settings.retention_policy).run_until(stop)
+            await Workers(sessions, rules, secrets, retention=settings.retention_policy,
+                          incident_check_seconds=settings.incident_check_seconds).run_until(stop)
         finally:
             runtime.stop()
 

@@ -20,6 +20,7 @@ from app.delivery.feed import router as events_router
 from app.delivery.routes import router as deliveries_router
 from app.feedback.routes import router as feedback_router
 from app.health.routes import router as health_router
+from app.incidents.routes import router as incidents_router
 from app.ingest.body import webhook_body_limit
 from app.ingest.dead_letters import router as dead_letters_router
 from app.ingest.routes import router as ingest_router
@@ -135,7 +136,8 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
             from app.workers import Workers
 
             workers = Workers(app.state.sessions, app.state.rules, app.state.secrets,
-                              retention=settings.retention_policy)
+                              retention=settings.retention_policy,
+                              incident_check_seconds=settings.incident_check_seconds)
             app.state.workers = workers
             await workers.start()
         try:
@@ -160,7 +162,7 @@ def api_shell(*, docs: bool = True, hsts: bool = False) -> FastAPI:
     install_problem_handlers(app)
     for router in (ingest_router, cases_router, case_actions_router, events_router, deliveries_router, rules_router,
                    health_router, metrics_router, dead_letters_router, reports_router, privacy_router,
-                   feedback_router, kpi_reports_router, audit_router):
+                   feedback_router, kpi_reports_router, audit_router, incidents_router):
         app.include_router(router)
     mount_ui(app)
     install_openapi_contract(app)

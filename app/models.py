@@ -6,6 +6,7 @@ from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.feedback.models import CaseFeedback
+from app.incidents.models import Incident, IncidentCase
 from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.learning.models import RoutingModel
 from app.mentions.stored import StoredMention
@@ -15,6 +16,6 @@ from app.sla.models import SlaTimer
 from app.ui.models import UiSession
 
 __all__ = ["ApiToken", "AuditEntry", "Base", "Case", "CaseEvent", "CaseFeedback", "CaseOwner", "CaseTag", "Delivery",
-           "DeliveryAttempt", "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "LoginFailure",
-           "MentionEnrichment", "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess", "RuleReloadRequest",
-           "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]
+           "DeliveryAttempt", "DepartmentEvent", "IdempotencyKey", "InboundDeadLetter", "Incident", "IncidentCase",
+           "LoginFailure", "MentionEnrichment", "PlatformReply", "RoutingModel", "RuleHit", "RuleProcess",
+           "RuleReloadRequest", "SlaTimer", "StoredMention", "Subscription", "UiSession", "User"]

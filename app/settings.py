@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     rules_debounce_ms: int = Field(default=500, ge=0, description="changes closer together make one reload")
     rules_poll_seconds: float = Field(default=1.0, gt=0, description="how often reloads asked of other processes "
                                       "are looked for, and hit counts are added to the database (twice that)")
+    incident_check_seconds: float = Field(
+        default=30.0, gt=0, le=60, description="how often incidents.yaml's watches are checked (an incident opens "
+                                               "within this long of the crossing)")
     trusted_proxies: str = Field(
         default="", description="comma-separated addresses or networks of reverse proxies whose "
                                 "X-Forwarded-For names the client (login throttle); none by default")

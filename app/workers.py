@@ -1,5 +1,6 @@
 """Background workers (webhook delivery, the SLA sweeper, Instagram enrichment, platform replies,
-the purge of expired idempotency keys and UI sessions, the daily retention purge):
+the purge of expired idempotency keys and UI sessions, the daily retention purge, the incident
+check):
 run inside `webcare serve` (unless WEBCARE_WORKERS_ENABLED=false) or alone
 with `webcare worker`. Every worker is safe to run in any number of processes at once: each claims
 its rows with leases (DESIGN "The flow of one mention")."""
@@ -43,8 +44,9 @@ class Workers:
     to finish what is in flight and waits for them."""
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
-                 retention: RetentionPolicy | None = None):
+                 retention: RetentionPolicy | None = None, incident_check_seconds: float = 30.0):
         from app.housekeeping import Housekeeper
+        from app.incidents.worker import IncidentWatcher
         from app.ingest.enrichment import EnrichmentWorker
         from app.learning.department_model import ModelRefresher
         from app.replies.sender import ReplySender
@@ -59,6 +61,7 @@ class Workers:
             ModelRefresher(sessions),
             Housekeeper(sessions),
             RetentionPurger(sessions, retention or RetentionPolicy()),
+            IncidentWatcher(sessions, rules, interval=incident_check_seconds),
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -29,10 +29,10 @@ SECRET = "whsec_" + base64.b64encode(b"billing-e2e-secret-32-bytes-long").decode
 class Receiver:
     """A department system: verifies each delivery and records it."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str = SECRET) -> None:
         self.received: list[dict[str, Any]] = []
         self.rejected = 0
-        verifier = standardwebhooks.Webhook(SECRET)
+        verifier = standardwebhooks.Webhook(secret)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +46,7 @@ class Receiver:
                     self.end_headers()
                     return
                 outer.received.append({"id": self.headers["webhook-id"], "type": payload["type"],
-                                       "ref": payload["data"]["case"]["ref"]})
+                                       "ref": payload["data"].get("case", {}).get("ref"), "data": payload["data"]})
                 self.send_response(204)
                 self.end_headers()
 

@@ -44,5 +44,7 @@ NOT_CLOSED: tuple[str, ...] = (*ACTIVE_STATUSES, "resolved")
 
 EVENT_TYPES: tuple[str, ...] = (
     "case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved", "case.closed",
-    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated", "feedback.received")
-"""The department event types (webhooks and the event feed)."""
+    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated", "feedback.received",
+    "incident.opened", "incident.updated", "incident.closed")
+"""The department event types (webhooks and the event feed). `incident.*` bodies carry an incident,
+not a case, and go only to departments whose webhook `events` name them."""

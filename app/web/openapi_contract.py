@@ -130,11 +130,12 @@ def _outbound_events(schemas: dict[str, Any]) -> dict[str, Any]:
                             "description": "the body format's version; raised only when a field changes meaning "
                                            "or goes away"},
                 "timestamp": {"type": "string", "format": "date-time"},
-                "data": {"type": "object", "required": ["case"], "additionalProperties": True,
-                         "properties": {"case": case,
-                                        "actor": {"type": "object",
-                                                  "properties": {"type": {"type": "string"},
-                                                                 "name": {"type": ["string", "null"]}}}}},
+                "data": _incident_data(schemas) if event_type.startswith("incident.") else
+                {"type": "object", "required": ["case"], "additionalProperties": True,
+                 "properties": {"case": case,
+                                "actor": {"type": "object",
+                                          "properties": {"type": {"type": "string"},
+                                                         "name": {"type": ["string", "null"]}}}}},
             },
         }
         webhooks[event_type] = {"post": {
@@ -146,3 +147,11 @@ def _outbound_events(schemas: dict[str, Any]) -> dict[str, Any]:
                           "410": {"description": "switch this subscription off"}},
         }}
     return webhooks
+
+
+def _incident_data(schemas: dict[str, Any]) -> dict[str, Any]:
+    """An `incident.*` body's data: the incident as `GET /api/v1/incidents/{id}` shows it, without
+    its cases (a department sees only the cases it owns)."""
+    incident = {"$ref": "#/components/schemas/IncidentOut"} if "IncidentOut" in schemas else {"type": "object"}
+    return {"type": "object", "required": ["incident"], "additionalProperties": True,
+            "properties": {"incident": incident}}
