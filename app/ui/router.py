@@ -17,13 +17,14 @@ from app.ui.middleware import UiSessionMiddleware
 from app.ui.routes_admin import router as admin_router
 from app.ui.routes_auth import router as auth_router
 from app.ui.routes_case import router as case_router
+from app.ui.routes_incidents import router as incidents_router
 from app.ui.routes_queue import router as queue_router
 from app.ui.templating import STATIC, render, request_language
 
 
 def mount_ui(app: FastAPI) -> None:
     """Add the UI to `app`."""
-    for router in (auth_router, queue_router, case_router, admin_router):
+    for router in (auth_router, queue_router, case_router, incidents_router, admin_router):
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_middleware(UiSessionMiddleware)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
 from app.cases.models import Case, format_ref
+from app.incidents.queries import open_incidents
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
@@ -107,7 +108,7 @@ async def queue_page(request: Request, info: UiUser) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         view = queue_view(session, index, info.principal, f, ruleset=ruleset)
-        return {"rows": view.rows, "counts": view.counts, "total": view.total}
+        return {"rows": view.rows, "counts": view.counts, "total": view.total, "incidents": open_incidents(session)}
 
     data = await in_transaction(request, work)
     counts: QueueCounts = data["counts"]

@@ -133,4 +133,16 @@ NL: dict[str, str] = {
     "done.respond-unsendable": "Vastgelegd in het gesprek, niet verstuurd: deze connector kan geen antwoorden "
                                "plaatsen.",
     "field.external_id": "Extern id",
+    "incident.banner": "Incident: {title}", "incident.banner_text": "{n} cases gegroepeerd, sinds",
+    "incident.open_page": "Bekijk de cases van {title} en beantwoord ze allemaal", "incident.tag": "Incident",
+    "incident.row_text": "{n} cases, samen te beantwoorden vanaf de incidentpagina",
+    "incident.status": "Status", "incident.status_open": "Open", "incident.status_closed": "Gesloten",
+    "incident.opened": "Geopend", "incident.closed": "Gesloten", "incident.cases": "Cases",
+    "incident.level": "Niveau", "incident.level_text": "piek {peak} in één venster; bij {needed} werd het een incident",
+    "incident.respond_all": "Elke case beantwoorden", "incident.respond_text": "Eén antwoord voor alle {n} cases",
+    "incident.respond_button": "Alle {n} cases beantwoorden",
+    "incident.responded": "{responded} cases beantwoord; {skipped} overgeslagen (gesloten of samengevoegd).",
+    "incident.close": "Incident sluiten", "incident.closed_done": "Incident gesloten.",
+    "incident.closed_already": "Dit incident is al gesloten.", "incident.text_needed": "Schrijf eerst het antwoord.",
+    "incident.cases_caption": "De cases van dit incident", "incident.none": "Dit incident bestaat niet.",
 }

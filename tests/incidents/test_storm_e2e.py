@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import threading
 import time
@@ -39,14 +40,16 @@ from tests.conftest import EXAMPLE_RULES
 from tests.dbutil import scratch_database_url
 from tests.test_department_link_e2e import Receiver
 from tests.test_service_e2e import run, start_service
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible
 
 pytestmark = pytest.mark.slow
 NETWORK_SECRET = "whsec_" + base64.b64encode(b"network-e2e-secret-32-bytes-lng").decode()
 INCIDENTS_YAML = """\
 incidents:
-  - {id: outage, title: Storing, lists: [outage_all], window: 20s, factor: 4, min_count: 20, calm: 5s}
+  - {id: outage, title: Storing, lists: [outage_all], window: 20s, factor: 4, min_count: 20, calm: 20s}
   - {id: billing, title: Facturen, lists: [billing_all], window: 60s, factor: 20, min_count: 20, calm: 5s}
 """
+PASSWORD = "correct horse battery"
 STORM_TEXT = "Storing! Geen internet in heel Utrecht"
 BILLING_TEXT = "Mijn factuur is veel te hoog deze maand"
 OTHER_TEXT = "Hoe verhuis ik mijn abonnement?"
@@ -82,6 +85,31 @@ def rules(tmp_path: Path, receiver: Receiver) -> Path:
 def types_of(receiver: Receiver, incident_id: int) -> list[str]:
     """The types of one incident's events, in the order received."""
     return [e["type"] for e in incident_events(receiver) if e["id"] == incident_id]
+
+
+def check_queue_in_browser(base: str, incident_id: int) -> None:
+    """The queue in Chromium shows one banner and one grouped row for the open incident, both pages
+    pass the accessibility checks, and the banner's link leads to the incident's page."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
+            page.goto(f"{base}/ui/login")
+            page.get_by_label("Username").fill("ann")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{base}/ui/")
+            assert page.locator(".incident-banner").count() == 1
+            assert page.locator(".incident-banner h2").inner_text().endswith("Incident: Storing")
+            assert page.locator(f"#incident-row-{incident_id}").is_visible()
+            assert_accessible(page)
+            page.get_by_role("link", name="See the cases of Storing and answer them all").click()
+            page.wait_for_url(f"{base}/ui/incidents/{incident_id}")
+            assert page.get_by_role("button", name=re.compile(r"Answer all \d+ cases")).is_visible()
+            assert_accessible(page)
+        finally:
+            browser.close()
 
 
 def seed_history(database_url: str, rules: Path, now: datetime) -> None:
@@ -141,8 +169,7 @@ def test_a_storm_through_the_running_service(tmp_path: Path, rules: Path, receiv
         extra = {"WEBCARE_INCIDENT_CHECK_SECONDS": "1", "NETWORK_WEBHOOK_SECRET": NETWORK_SECRET,
                  "BILLING_WEBHOOK_SECRET": NETWORK_SECRET}
         with start_service(tmp_path, rules, extra, url) as env:
-            assert run(env, "users", "add", "ann", "--role", "agent", "--password", "correct horse battery")\
-                .returncode == 0
+            assert run(env, "users", "add", "ann", "--role", "agent", "--password", PASSWORD).returncode == 0
             token = run(env, "tokens", "create", "--user", "ann").stdout.strip()
             env = {**env, "secret": (Path(env["WEBCARE_VAR_DIR"]) / "secrets" / "LISTENING_WEBHOOK_SECRET")
                    .read_text().strip()}
@@ -190,7 +217,7 @@ def test_a_storm_through_the_running_service(tmp_path: Path, rules: Path, receiv
             assert [e["data"]["text"] for e in case["timeline"] if e["type"] == "responded"] == [
                 "We weten van de storing en werken eraan."]
 
-            # calm: 20 s window + 5 s calm after the storm, it closes itself
+            # calm: 20 s window + 20 s calm after the storm, it closes itself
             [closed] = wait_for(lambda: incidents("closed"), timeout=90)
             assert closed["id"] == opened["id"] and closed["closed_by"] == "calm"
 
@@ -204,6 +231,7 @@ def test_a_storm_through_the_running_service(tmp_path: Path, rules: Path, receiv
             for _ in range(3):
                 post_mentions(env, [STORM_TEXT] * 10)
             second = wait_for(lambda: [i for i in incidents("open") if i["id"] != opened["id"]])[0]
+            check_queue_in_browser(env["base"], second["id"])
             barrier = threading.Barrier(10)
 
             def close() -> int:
