@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cases.models import Case
 from app.delivery.models import Delivery
+from app.incidents.models import Incident
 from app.metrics.counters import ProcessCounters
 from app.web.problems import Unauthorized
 
@@ -53,8 +54,14 @@ class WorkCollector(Collector):
                 deliveries.add_metric([department, status], count)
         yield cases
         yield deliveries
-        # TODO(incidents): read the open incidents from their table once it is on main; 0 until then.
-        yield GaugeMetricFamily("webcare_incidents_open", "Incidents (storms of matching mentions) open now", value=0)
+        yield self._incidents()
+
+    def _incidents(self) -> GaugeMetricFamily:
+        """`webcare_incidents_open`: the incidents open now (at most one per watch of incidents.yaml)."""
+        with self.sessions() as session:
+            count = session.scalar(select(func.count()).select_from(Incident).where(Incident.status == "open")) or 0
+        return GaugeMetricFamily("webcare_incidents_open", "Incidents (storms of matching mentions) open now",
+                                 value=count)
 
 
 class Metrics:

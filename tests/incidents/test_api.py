@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,3 +113,14 @@ def test_department_tokens_may_not_read_or_answer_incidents(api: ApiClient, sess
     for answer in (billing.get("/api/v1/incidents"), billing.get(f"/api/v1/incidents/{incident_id[0]}"),
                    billing.post(f"/api/v1/incidents/{incident_id[0]}/respond", json={"text": "x", "send": False})):
         assert answer.status_code == 403 and answer.headers["content-type"] == PROBLEM
+
+
+def test_the_open_incident_is_a_metric(api: ApiClient, incident_id: tuple[int, list[int]]) -> None:
+    def open_gauge() -> list[float]:
+        response = api.client.get("/metrics")
+        return [s.value for family in text_string_to_metric_families(response.text) for s in family.samples
+                if s.name == "webcare_incidents_open"]
+
+    assert open_gauge() == [1.0]
+    assert api.post(f"/api/v1/incidents/{incident_id[0]}/close", json={}).status_code == 200
+    assert open_gauge() == [0.0]
