@@ -66,23 +66,31 @@ class FoldedText:
 
     def _regular_prefix(self) -> int:
         # How many leading characters fold one to one (ASCII, single spaces), their offsets the
-        # same in both texts: spans that end there need no offset map.
+        # same in both texts: spans that end there need no offset map. Two C scans; for other
+        # texts (0) each span's own prefix is looked at instead (`_regular_until`).
         original = self.original
-        if original.isascii() and _single_spaced(original):
-            return len(original)
-        m = _IRREGULAR.search(original)
-        if m is None:
-            return len(original)
-        at = m.start()
-        # Combining marks after an ASCII letter join its cluster: that letter is not one to one.
-        return at - 1 if at and unicodedata.combining(original[at]) else at
+        return len(original) if original.isascii() and _single_spaced(original) else 0
+
+    def _regular_until(self, end: int) -> bool:
+        """Whether the first `end` original characters fold one to one and the last of them is not
+        extended by what follows (combining marks join the letter before them; a space before
+        more whitespace owns the whole run)."""
+        head = self.original[:end]
+        if not (head.isascii() and _single_spaced(head)):
+            return False
+        if end == len(self.original):
+            return True
+        after = self.original[end]
+        if head.endswith(" "):  # what follows may fold to (or be) more whitespace (U+00A8 -> " \u0308")
+            return after.isascii() and not after.isspace()
+        return not unicodedata.combining(after)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) for folded [start, end); an empty folded range maps to an empty
         original range at the corresponding position."""
         if self._regular < 0:
             self._regular = self._regular_prefix()
-        if end <= self._regular and start < end:
+        if start < end and (end <= self._regular or self._regular_until(end)):
             return start, end
         if self._offsets is None:
             _, starts, ends = _offset_map(self.original)
