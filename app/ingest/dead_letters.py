@@ -27,6 +27,7 @@ from app.kernel.clock import utc_now
 from app.kernel.errors import Conflict, InvalidInput, NotFound
 from app.kernel.json_input import MAX_ID
 from app.rules import RuleSet
+from app.rules.hits import record_hits
 from app.web.deps import ActiveRuleSet, DbSession, RowId, require_role
 
 STATUSES = ("pending", "replayed", "erased")  # erased: body blanked (`app.privacy`), never replayed
@@ -67,6 +68,7 @@ def replay_dead_letter(session: Session, letter: InboundDeadLetter, *, ruleset: 
     parsed = parse_platform_body(connector, letter.body)
     result = ingest_mentions(session, ruleset=ruleset, connector=letter.connector, items=parsed.items,
                              received_at=now)
+    record_hits(session, result.decisions, now=now)  # the mentions stored now count as ingest's do
     result.dead_lettered = len(parsed.failures)
     letter.replays += 1
     letter.last_result = result.to_json()

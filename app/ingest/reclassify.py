@@ -15,6 +15,7 @@ from app.cases.models import Case, CaseEvent
 from app.cases.service import add_tags, routing_json
 from app.mentions.stored import StoredMention, as_mention
 from app.rules import RuleSet, classify
+from app.rules.hits import record_hits
 
 UNTOUCHED_ACTORS = ("rule", "system", "customer")
 
@@ -33,6 +34,7 @@ def reclassify_case(session: Session, case: Case, row: StoredMention, *, ruleset
     """Route `case` as the rules decide for the completed `row` now; returns whether anything
     changed. Tags are only added; a new owner receives the case as from a rule's handoff."""
     decision = classify(ruleset, as_mention(row), row.received_at, connector=row.connector)
+    record_hits(session, [decision], now=now)
     row.decision = decision.to_json()
     before = {"department": case.department, "category": case.category, "priority": case.priority,
               "sla_policy": case.sla_policy, "tags": list(case.tags)}

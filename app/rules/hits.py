@@ -6,6 +6,12 @@ transaction (`flush_hits`: one upsert statement for all the rules hit since the 
 ingest never waits on a counter row that another process is updating, and every process adds to
 one total. What a process counted but had not flushed when it was killed (at most one flush
 interval) is lost; a clean stop flushes.
+
+Every classification that is stored counts, not only ingest's: a dead letter's replay (over HTTP
+or from the CLI, which has no rules thread) and the reclassification of a case whose Instagram
+mention was read after the commit add theirs with `record_hits`, in their own transaction (they
+are rare, so holding the counter rows until that commit costs nobody anything). A mention
+reclassified after enrichment therefore counts twice: once as received, once as completed.
 """
 
 from __future__ import annotations
@@ -92,6 +98,11 @@ def flush_hits(session: Session, counts: Mapping[str, HitCount], *, now: datetim
         set_={"matched": RuleHit.matched + statement.excluded.matched,
               "decided": RuleHit.decided + statement.excluded.decided,
               "last_hit_at": statement.excluded.last_hit_at}), rows)
+
+
+def record_hits(session: Session, decisions: Iterable[Decision], *, now: datetime) -> None:
+    """Add the hits of `decisions` to the shared totals in the caller's transaction."""
+    flush_hits(session, count_hits(decisions), now=now)
 
 
 def read_hits(session: Session) -> dict[str, tuple[HitCount, datetime]]:

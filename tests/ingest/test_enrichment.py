@@ -21,6 +21,7 @@ from app.ingest.models import MentionEnrichment
 from app.jobs.retry import RetrySchedule
 from app.kernel.clock import utc_now
 from app.mentions.stored import StoredMention
+from app.rules.hits import HitCount, read_hits
 from app.secrets import SecretStore
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import PlatformPoster, platform_rules, poster_for
@@ -96,6 +97,9 @@ def test_the_text_is_read_and_the_untouched_case_is_routed_again(
     created = datetime.fromisoformat(case["created_at"])
     assert datetime.fromisoformat(case["sla"]["first_response"]["due_at"]) - created <= timedelta(minutes=15)
     assert run(worker) == 0
+    # The reclassification counts in the rule hits like any classification.
+    session.expire_all()
+    assert {rule: count for rule, (count, _) in read_hits(session).items()} == {"outage": HitCount(1, 1)}
 
 
 def test_a_failed_read_is_retried_with_backoff_and_the_case_stays_visible(

@@ -15,6 +15,7 @@ from app.cases.models import Case, CaseEvent
 from app.ingest.models import InboundDeadLetter, MentionEnrichment
 from app.ingest.verification import hub_signature
 from app.mentions.stored import StoredMention
+from app.rules.hits import HitCount, read_hits
 from tests.conftest import BASIC_RULES
 from tests.ingest.platform_support import SAMPLES, SHARED_SAMPLES, PlatformPoster, platform_rules, poster_for
 from tests.support import ApiClient, audited, make_user_token
@@ -389,3 +390,21 @@ def test_replay_after_a_fix_ingests_what_the_broken_adapter_could_not(
     [entry] = audited(ops, "dead_letter.replayed")  # the refused second replay left no entry
     assert (entry["actor"], entry["target"]) == ("ops-olga", f"dead_letter:{letter['id']}")
     assert entry["details"] == {"connector": "wa", "replayed": True, "accepted": 1, "via": "api"}
+
+
+def test_a_replayed_mention_counts_in_the_rule_hits(
+        poster: PlatformPoster, session: Session, client: TestClient, sessions,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.ingest.routes as routes
+    from app.ingest.adapters import Parsed
+
+    body = json.loads((SAMPLES / "whatsapp_message.json").read_bytes())
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "Al 3 uur STORING, geen internet"
+    monkeypatch.setattr(routes, "parse_platform_body", lambda _c, _b: Parsed(failures=["body: KeyError 'entry'"]))
+    assert poster.post("wa", json.dumps(body).encode()).json()["dead_lettered"] == 1
+    monkeypatch.undo()
+    ops = ApiClient(client, make_user_token(sessions, "ops-olga", "ops"))
+    [letter] = ops.get("/api/v1/inbound/dead-letters", params={"status": "pending"}).json()["items"]
+    assert ops.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay").json()["result"]["accepted"] == 1
+    session.expire_all()
+    assert {rule: count for rule, (count, _) in read_hits(session).items()} == {"outage": HitCount(1, 1)}
