@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit import SYSTEM
 from app.auth.service import revoke_token
 from app.delivery.models import Delivery
+from app.incidents.models import Incident, IncidentCase
 from app.kernel.clock import utc_now
 from tests.support import Signer, make_department_token, make_user_token, mention, post_mentions
 
@@ -44,7 +45,8 @@ class Ctx:
         token = self.tokens[caller]
         headers = {"authorization": f"Bearer {token}"} if token else {}
         return self.client.request(method, path.format(ref=self.ref, other=self.other_ref,
-                                                       delivery=self.delivery_id()), json=body, headers=headers)
+                                                       delivery=self.delivery_id(), incident=self.incident_id()),
+                                   json=body, headers=headers)
 
     def act(self, caller: str, action: str, body: Any = None) -> None:
         response = self.call(caller, "POST", f"/api/v1/cases/{{ref}}/{action}", body or {})
@@ -53,6 +55,20 @@ class Ctx:
     def delivery_id(self) -> int:
         delivery = self.session.scalars(select(Delivery).order_by(Delivery.id)).first()
         return delivery.id if delivery else 0
+
+    def incident_id(self) -> int:
+        incident = self.session.scalars(select(Incident).order_by(Incident.id)).first()
+        return incident.id if incident else 0
+
+    def open_incident(self) -> None:
+        """An open incident grouping the billing case (as the incident check would open one)."""
+        now = utc_now()
+        incident = Incident(watch="outage", title="Storing", status="open", opened_at=now, last_hot_at=now,
+                            checked_at=now, usual=0.0, needed=20, peak=20, ruleset_version="rs-test")
+        self.session.add(incident)
+        self.session.flush()
+        self.session.add(IncidentCase(incident_id=incident.id, case_id=int(self.ref[3:]), joined_at=now))
+        self.session.commit()
 
     def kill_deliveries(self) -> None:
         for delivery in self.session.scalars(select(Delivery)):
@@ -103,6 +119,12 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("GET", "/api/v1/inbound/dead-letters", None, nothing, OPS),
     ("POST", "/api/v1/inbound/dead-letters/999999/replay", None, nothing, {**OPS, "ops": 404}),
     ("GET", "/api/v1/audit", None, nothing, OPS),
+    # incidents: users only (departments hear of them through events)
+    ("GET", "/api/v1/incidents", None, nothing, AGENT_UP),
+    ("GET", "/api/v1/incidents/{incident}", None, Ctx.open_incident, AGENT_UP),
+    ("POST", "/api/v1/incidents/{incident}/close", {}, Ctx.open_incident, AGENT_UP),
+    ("POST", "/api/v1/incidents/{incident}/respond", {"text": "We kijken", "send": False}, Ctx.open_incident,
+     AGENT_UP),
     ("POST", "/api/v1/privacy/erasure", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
     ("POST", "/api/v1/privacy/export", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
 ]
@@ -111,7 +133,8 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
 def test_the_matrix_covers_every_api_endpoint(app) -> None:  # type: ignore[no-untyped-def]
     served = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() if path.startswith("/api/v1")
               for method in ops}
-    covered = {(method, path.replace("{delivery}", "{delivery_id}").replace("999999", "{letter_id}")
+    covered = {(method, path.replace("{delivery}", "{delivery_id}").replace("{incident}", "{incident_id}")
+                .replace("999999", "{letter_id}")
                 .replace("/billing/", "/{department}/"))
                for method, path, *_ in MATRIX}
     assert served == covered
