@@ -15,6 +15,7 @@ import yaml
 
 import app.case_handlers  # noqa: F401  (registers what every case change does: timers, outbox, replies)
 from app.auth.cli import tokens_app, users_app
+from app.delivery.cli import departments_app
 from app.ingest.cli import inbound_app
 from app.learning.cli import register as register_learning
 from app.rules.cli import rules_app
@@ -28,6 +29,7 @@ cli.add_typer(sla_app, name="sla")
 cli.add_typer(users_app, name="users")
 cli.add_typer(tokens_app, name="tokens")
 cli.add_typer(inbound_app, name="inbound")
+cli.add_typer(departments_app, name="departments")
 
 
 @cli.command()

@@ -32,3 +32,19 @@ def scratch_database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def sqlite_write_probe(database: Path) -> str:
+    """Whether another writer gets the SQLite file's write lock at once: "free", or the error
+    (e.g. "database is locked") when a transaction holds it for longer than 0.2 s."""
+    import sqlite3
+
+    probe = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return "free"
+    except sqlite3.OperationalError as exc:
+        return str(exc)
+    finally:
+        probe.close()

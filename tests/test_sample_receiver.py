@@ -114,3 +114,12 @@ def test_the_sample_receiver_refuses_a_forged_delivery(receiver: str) -> None:
                                  "webhook-signature": "v1,AAAA", "content-type": "application/json"})
     assert forged.status_code == 401
     assert httpx.get(f"{receiver}/tickets").json() == []
+
+
+def test_the_sample_receiver_acknowledges_a_ping_from_ops(service: dict[str, str], receiver: str) -> None:
+    pinged = run(service, "departments", "ping", "billing")
+    assert pinged.returncode == 0, pinged.stderr
+    assert pinged.stdout.startswith("billing http://127.0.0.1:") and ": 204 in " in pinged.stdout
+    [ping_id] = httpx.get(f"{receiver}/pings").json()
+    assert ping_id.startswith("ping_")
+    assert httpx.get(f"{receiver}/tickets").json() == []  # a ping opens no ticket

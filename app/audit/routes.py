@@ -23,7 +23,7 @@ class AuditEntryOut(BaseModel):
 
     id: int
     at: datetime
-    actor_type: str = Field(description="user | department | cli | system")
+    actor_type: str = Field(description="user | department | integration | cli | system")
     actor: str = Field(description="the username, department id, the account that ran the command (cli), "
                                    "or system")
     action: str = Field(examples=["user.created"])

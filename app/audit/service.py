@@ -17,7 +17,7 @@ from app.audit.actions import ACTIONS
 from app.audit.models import AuditEntry
 from app.db import newest_first_page
 
-ACTOR_TYPES = ("user", "department", "cli", "system")
+ACTOR_TYPES = ("user", "department", "integration", "cli", "system")
 
 FORBIDDEN_DETAIL_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "secret", "text", "body",
                                    "handle", "author", "author_id", "name", "display_name", "email"})

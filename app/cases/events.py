@@ -39,7 +39,7 @@ class DomainEvent:
       decides the timers from it.
     - `data`: the timeline entry's data.
     - `recorded`: False for an event that departments hear of but the timeline does not show.
-    - `notice`: the department event it sends (`app.kernel.vocabulary.EVENT_TYPES`), or None.
+    - `notice`: the department event it sends (`app.kernel.vocabulary.CASE_EVENT_TYPES`), or None.
     - `notice_data`: the notice body's extra fields; None means `{"action"?, "actor", **data}`.
     - `only`: the departments that receive the notice instead of the owner (`case.notified`).
     - `also`: departments that receive it besides the owner (the owner that lost the case).

@@ -51,11 +51,29 @@ USER_AGENT = "webcare-router-webhooks/1"
 # 4 about 580/s, 32 pools of 1 about 670/s; the dispatcher went from 240/s (pools of 4) to 295/s
 # (pools of 1). A lane therefore gives each of its `concurrency` slots a client of its own.
 CONNECTIONS_PER_POOL = 1
+TIMEOUT_SECONDS = 10.0
+"""How long one attempt may take (connect, send, first KB of the answer): docs/department-api.md
+promises department systems this much time to answer."""
 
 
 def webhook_id(event_id: int) -> str:
     """The `webhook-id` of an event: the same on every attempt and every redelivery."""
     return f"evt_{event_id}"
+
+
+def signed_request(secrets: SecretStore, webhook: Webhook, msg_id: str, at: datetime,
+                   event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one POST of `event` to `webhook`: compact JSON, signed with the
+    current secret and, during a rotation, the previous one. Raises `MissingSecret` or
+    `InvalidSecret` when the current secret cannot be had."""
+    keys = [secrets.get(webhook.secret_env, webhook=True)]
+    previous = secrets.optional(webhook.previous_secret_env)
+    if previous:
+        keys.append(previous)
+    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = sign_payload(keys, msg_id, int(at.timestamp()), body)
+    headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+    return body, headers
 
 
 @dataclass
@@ -100,7 +118,7 @@ class Dispatcher:
 
     def __init__(self, sessions: sessionmaker[Session], rules: RuleSetHolder, secrets: SecretStore, *,
                  worker_id: str, client: httpx.AsyncClient | None = None, batch_size: int = 50,
-                 concurrency: int = 16, lease_seconds: float = 60.0, timeout: float = 10.0,
+                 concurrency: int = 16, lease_seconds: float = 60.0, timeout: float = TIMEOUT_SECONDS,
                  schedule: RetrySchedule | None = None, idle_seconds: float = 0.5, sweep_seconds: float = 10.0,
                  rng: random.Random | None = None, clock: Callable[[], datetime] = utc_now):
         if lease_seconds < 2 * timeout + 5:
@@ -285,13 +303,7 @@ class Dispatcher:
                              response_body=body_text)
 
     async def _post(self, webhook: Webhook, item: Claimed, at: datetime) -> tuple[Outcome, str | None]:
-        secrets = [self.secrets.get(webhook.secret_env, webhook=True)]
-        previous = self.secrets.optional(webhook.previous_secret_env)
-        if previous:
-            secrets.append(previous)
-        body = json.dumps(item.body, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = sign_payload(secrets, webhook_id(item.event_id), int(at.timestamp()), body)
-        headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+        body, headers = signed_request(self.secrets, webhook, webhook_id(item.event_id), at, item.body)
         try:
             async with asyncio.timeout(self.timeout):
                 with self._http(item.department) as client:

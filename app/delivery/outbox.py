@@ -22,7 +22,7 @@ from app.cases.models import Case
 from app.cases.schemas import case_out
 from app.delivery.models import Delivery, DepartmentEvent
 from app.kernel.timefmt import iso_z
-from app.kernel.vocabulary import EVENT_TYPES
+from app.kernel.vocabulary import CASE_EVENT_TYPES
 from app.rules import RuleSet, Webhook
 from app.sla.models import SlaTimer
 
@@ -54,7 +54,7 @@ def emit(session: Session, case: Case, *, type: str, now: datetime, ruleset: Rul
     Call after the change is applied to `case`, so the body shows the case as it now is. `timers`
     are the case's SLA timers when the caller holds them all (else they are read).
     """
-    if type not in EVENT_TYPES:
+    if type not in CASE_EVENT_TYPES:
         raise ValueError(f"unknown event type {type}")
     recipients = [d for d in dict.fromkeys(only if only is not None else [case.department, *[d for d in also if d]])
                   if d != ruleset.triage_department or _webhook(ruleset, d) is not None]

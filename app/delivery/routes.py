@@ -1,4 +1,5 @@
-"""The delivery log for ops: deliveries and their attempts, redelivery, subscriptions.
+"""The delivery log for ops: deliveries and their attempts, redelivery, subscriptions, and the
+`ping` that tests a department's endpoint.
 
 Leads may read deliveries; everything else here is for ops.
 """
@@ -9,10 +10,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app.auth.service import Principal
 from app.cases.models import format_ref, parse_ref
+from app.db import transaction
 from app.delivery.dispatcher import webhook_id
 from app.delivery.log import (
     DeliveryFilter,
@@ -25,11 +29,12 @@ from app.delivery.log import (
     subscription_states,
 )
 from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
+from app.delivery.ping import NoWebhook, audit_ping, send_ping
 from app.kernel.clock import utc_now
 from app.web.cursors import decode_cursor, encode_cursor
-from app.web.deps import ActiveRuleSet, Caller, DbSession, RowId, require_role
-from app.web.idempotency import request_fingerprint, run_idempotent
-from app.web.problems import Conflict, InvalidInput, NotFound
+from app.web.deps import ActiveRuleSet, Caller, DbSession, RowId, any_principal, require_role
+from app.web.idempotency import request_fingerprint, run_idempotent, stored_answer
+from app.web.problems import Conflict, Forbidden, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"])
 
@@ -197,3 +202,63 @@ def post_enable_subscription(department: str, request: Request, session: DbSessi
     return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
                           fingerprint=request_fingerprint("POST", request.url.path, {}))
 
+
+class PingOut(BaseModel):
+    """How the department's endpoint answered one signed `ping` event."""
+
+    department: str
+    url: str = Field(description="the endpoint, without user info, query or fragment")
+    webhook_id: str = Field(description="the ping's `webhook-id` (`ping_...`)")
+    ok: bool = Field(description="the endpoint answered 2xx")
+    status_code: int | None = Field(description="null when no answer came (see `error`)")
+    latency_ms: int
+    error: str | None = Field(description="why it failed: `HTTP 500`, a timeout, a connection error, a missing "
+                                          "secret")
+    response_body: str | None = Field(description="the first KB of the answer")
+
+
+@router.post("/departments/{department}/ping", response_model=PingOut,
+             summary="Send a signed ping event to a department's webhook and report the answer",
+             responses={403: {"description": "Only ops may ping"},
+                        404: {"description": "The department has no webhook in the active rule set"}})
+async def post_ping(department: str, request: Request, ruleset: ActiveRuleSet,
+                    idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    """Ops. One attempt, now, whatever the subscription's state and its `events` list; not stored
+    as an event and not retried. Answers 200 with the outcome whether or not the endpoint
+    accepted it (`ok`, `status_code`, `latency_ms`, `error`); audited as `department.pinged`.
+
+    No transaction is open while the endpoint answers (up to 10 s; on SQLite every transaction
+    holds the database's write lock): the caller is checked in one short transaction, the outcome
+    recorded in another. So an `Idempotency-Key` already answered replays its answer without
+    pinging, and two requests with one new key at the same moment both ping (harmless: a ping
+    changes nothing) while one of them answers 409 as usual."""
+    sessions = request.app.state.sessions
+    now = utc_now()
+    fingerprint = request_fingerprint("POST", request.url.path, {})
+
+    def authorise() -> tuple[Principal, Any]:
+        with transaction(sessions) as session:
+            principal = any_principal(request, session)  # what `require_role("ops")` admits, in this transaction
+            if not principal.has_role("ops"):
+                raise Forbidden("requires role ops")
+            return principal, stored_answer(session, key=idempotency_key, principal=principal,
+                                            fingerprint=fingerprint, now=now)
+
+    principal, replayed = await run_in_threadpool(authorise)
+    if replayed is not None:
+        return replayed
+    try:
+        result = await run_in_threadpool(send_ping, ruleset, request.app.state.secrets, department, now=now)
+    except NoWebhook as exc:
+        raise NotFound(str(exc)) from exc
+
+    def record_outcome() -> Any:
+        with transaction(sessions) as session:
+            def act() -> PingOut:
+                audit_ping(session, principal, result, now)
+                return PingOut(**result.to_json())
+
+            return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
+                                  fingerprint=fingerprint)
+
+    return await run_in_threadpool(record_outcome)

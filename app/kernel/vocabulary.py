@@ -42,9 +42,14 @@ ACTIVE_STATUSES: tuple[str, ...] = ("open", "pending_department", "pending_custo
 """Somebody's turn: the default queue."""
 NOT_CLOSED: tuple[str, ...] = (*ACTIVE_STATUSES, "resolved")
 
-EVENT_TYPES: tuple[str, ...] = (
+CASE_EVENT_TYPES: tuple[str, ...] = (
     "case.handed_off", "case.updated", "case.mention_added", "case.rerouted", "case.resolved", "case.closed",
-    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated", "feedback.received",
-    "incident.opened", "incident.updated", "incident.closed")
-"""The department event types (webhooks and the event feed). `incident.*` bodies carry an incident,
-not a case, and go only to departments whose webhook `events` name them."""
+    "case.reopened", "case.notified", "sla.warning", "sla.breached", "sla.escalated", "feedback.received")
+"""The events about a case: written to the outbox by `app.delivery.outbox.emit`, delivered by
+webhook and in the event feed."""
+
+EVENT_TYPES: tuple[str, ...] = (*CASE_EVENT_TYPES, "incident.opened", "incident.updated", "incident.closed", "ping")
+"""Every event type a department's webhook may receive: the case events; `incident.*`, whose
+bodies carry an incident, not a case, and go only to departments whose webhook `events` name them;
+and `ping`, which ops send on demand to test an endpoint (`app.delivery.ping`; never stored, never
+in the feed)."""

@@ -40,23 +40,38 @@ def owner_of(principal: Principal) -> str:
     return f"{principal.kind}:{principal.name}"
 
 
+def stored_answer(session: Session, *, key: str | None, principal: Principal, fingerprint: str,
+                  now: datetime) -> JSONResponse | None:
+    """The answer stored for `key` (None without a key, or when none is stored or it expired),
+    reading only: for a request that must do slow outside work before it writes anything. Raises
+    for a malformed key or one sent before with another request."""
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput([{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY_LENGTH} characters"}])
+    stored = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner_of(principal),
+                                                         IdempotencyKey.key == key,
+                                                         IdempotencyKey.created_at >= now - RETENTION))
+    if stored is None:
+        return None
+    if stored.request_hash != fingerprint:
+        raise IdempotencyKeyReused("this Idempotency-Key was sent before with another request")
+    return JSONResponse(stored.response["body"], status_code=stored.status_code,
+                        headers={"Idempotent-Replayed": "true"})
+
+
 def run_idempotent(session: Session, *, key: str | None, principal: Principal, fingerprint: str,
                    now: datetime, act: Callable[[], Any]) -> Any:
     """Run `act()` once per key: without a key, just run it. The stored answer is the JSON of what
     `act` returned (pydantic models are dumped)."""
     if key is None:
         return act()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput([{"field": "Idempotency-Key", "message": f"1 to {MAX_KEY_LENGTH} characters"}])
     owner = owner_of(principal)
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key,
                                                  IdempotencyKey.created_at < now - RETENTION))
-    stored = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+    stored = stored_answer(session, key=key, principal=principal, fingerprint=fingerprint, now=now)
     if stored is not None:
-        if stored.request_hash != fingerprint:
-            raise IdempotencyKeyReused("this Idempotency-Key was sent before with another request")
-        return JSONResponse(stored.response["body"], status_code=stored.status_code,
-                            headers={"Idempotent-Replayed": "true"})
+        return stored
     result = act()
     body = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
     try:

@@ -118,10 +118,25 @@ def _webhook_receiver(spec: dict[str, Any]) -> None:
         ok["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}
 
 
+CASE_EVENT_DATA = "the case as `GET /api/v1/cases/{ref}` shows it, and who or what caused the event"
+PING_DATA: dict[str, Any] = {
+    "type": "object", "required": ["department", "ping_id"], "additionalProperties": True,
+    "properties": {"department": {"type": "string", "description": "the department pinged"},
+                   "ping_id": {"type": "string", "pattern": "^ping_[0-9a-f]{32}$",
+                               "description": "the same as the `webhook-id` header"}}}
+
+
 def _outbound_events(schemas: dict[str, Any]) -> dict[str, Any]:
     case = {"$ref": "#/components/schemas/CaseOut"} if "CaseOut" in schemas else {"type": "object"}
+    case_data = {"type": "object", "required": ["case"], "additionalProperties": True,
+                 "description": CASE_EVENT_DATA,
+                 "properties": {"case": case,
+                                "actor": {"type": "object",
+                                          "properties": {"type": {"type": "string"},
+                                                         "name": {"type": ["string", "null"]}}}}}
     webhooks: dict[str, Any] = {}
     for event_type in EVENT_TYPES:
+        ping = event_type == "ping"
         body = {
             "type": "object", "required": ["type", "version", "timestamp", "data"],
             "properties": {
@@ -130,21 +145,22 @@ def _outbound_events(schemas: dict[str, Any]) -> dict[str, Any]:
                             "description": "the body format's version; raised only when a field changes meaning "
                                            "or goes away"},
                 "timestamp": {"type": "string", "format": "date-time"},
-                "data": _incident_data(schemas) if event_type.startswith("incident.") else
-                {"type": "object", "required": ["case"], "additionalProperties": True,
-                 "properties": {"case": case,
-                                "actor": {"type": "object",
-                                          "properties": {"type": {"type": "string"},
-                                                         "name": {"type": ["string", "null"]}}}}},
+                "data": (_incident_data(schemas) if event_type.startswith("incident.")
+                         else copy.deepcopy(PING_DATA if ping else case_data)),
             },
         }
         webhooks[event_type] = {"post": {
-            "summary": f"{event_type} sent to a department's system",
+            "summary": ("ping: ops test the department's endpoint" if ping
+                        else f"{event_type} sent to a department's system"),
             "description": "Signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, "
-                           "`webhook-signature`); answer 2xx within 10 s. See docs/department-api.md.",
+                           "`webhook-signature`); answer 2xx within 10 s. See docs/department-api.md."
+                           + (" Sent once when ops ask (`POST /api/v1/departments/{department}/ping`), whatever "
+                              "the subscription's `events`; never retried, never in the event feed; answer "
+                              "2xx and do nothing else." if ping else ""),
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {"2XX": {"description": "received"},
-                          "410": {"description": "switch this subscription off"}},
+                          "410": {"description": "switch this subscription off" if not ping
+                                  else "reported to ops; a ping never switches the subscription off"}},
         }}
     return webhooks
 

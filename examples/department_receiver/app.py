@@ -5,6 +5,7 @@ What it shows a department developer:
   and answer 401 to anything that does not verify;
 - answer 2xx at once and do the work after (the service retries anything slower than its timeout);
 - deduplicate on `webhook-id`: a retried or redelivered event has the same id;
+- acknowledge a `ping` (ops testing the endpoint) and do nothing else with it;
 - call back over the REST API with the department's token: acknowledge a handed-off case with its
   own ticket number, add a note, and resolve the case when the ticket is done.
 
@@ -50,6 +51,7 @@ def create_receiver(config: ReceiverConfig, *, transport: httpx.BaseTransport | 
     api = httpx.Client(base_url=config.webcare_url, headers={"Authorization": f"Bearer {config.token}"},
                        timeout=10, transport=transport)
     seen_ids: set[str] = set()
+    pings: list[str] = []  # the `webhook-id`s of the pings ops sent (GET /pings)
     tickets: dict[str, Ticket] = {}
     numbers = itertools.count(1001)
 
@@ -81,10 +83,18 @@ def create_receiver(config: ReceiverConfig, *, transport: httpx.BaseTransport | 
         except WebhookVerificationError as exc:
             raise HTTPException(401, "signature does not verify") from exc
         webhook_id = request.headers["webhook-id"]
+        if event.get("type") == "ping":
+            log.info("ping %s from Webcare: endpoint reachable and the secret matches", webhook_id)
+            pings.append(webhook_id)
+            return  # acknowledged: a ping asks for nothing else
         if webhook_id in seen_ids:
             return  # a retry of an event already taken: acknowledge it again, do nothing twice
         seen_ids.add(webhook_id)
         background.add_task(on_event, webhook_id, event)
+
+    @app.get("/pings")
+    def list_pings() -> list[str]:
+        return pings
 
     @app.get("/tickets")
     def list_tickets() -> list[dict[str, Any]]:

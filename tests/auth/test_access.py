@@ -125,6 +125,7 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("POST", "/api/v1/incidents/{incident}/close", {}, Ctx.open_incident, AGENT_UP),
     ("POST", "/api/v1/incidents/{incident}/respond", {"text": "We kijken", "send": False}, Ctx.open_incident,
      AGENT_UP),
+    ("POST", "/api/v1/departments/billing/ping", None, nothing, OPS),  # billing's webhook: 127.0.0.1:9, refused
     ("POST", "/api/v1/privacy/erasure", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
     ("POST", "/api/v1/privacy/export", {"connector": "listening-tool", "author_id": "nobody"}, nothing, OPS),
 ]

@@ -5,7 +5,6 @@ connection must be able to write at once."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.kernel.clock import utc_now
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.settings import Settings
+from tests.dbutil import sqlite_write_probe
 from tests.ui.support import PASSWORD, csrf_of, login
 
 
@@ -35,15 +35,7 @@ def test_no_write_lock_is_held_while_a_login_password_is_verified(
 
     def verify_while_probing(hash_: Any, password: Any) -> bool:
         # Another writer, as a webhook would be: it must get the write lock without waiting.
-        probe = sqlite3.connect(database, timeout=0.2, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            probes.append("free")
-        except sqlite3.OperationalError as exc:
-            probes.append(str(exc))
-        finally:
-            probe.close()
+        probes.append(sqlite_write_probe(database))
         return bool(real_verify(hash_, password))
 
     class ProbingHasher:  # argon2's hasher, probing the database each time it verifies

@@ -20,6 +20,7 @@ class Received:
     verified: bool
     type: str | None
     case: str | None
+    body: dict[str, Any] | None = None  # the verified JSON body (None when it did not verify)
 
 
 class Receiver:
@@ -82,7 +83,8 @@ class Receiver:
             verified = True
         case = payload.get("data", {}).get("case", {}).get("ref") if isinstance(payload, dict) else None
         record = Received(path=path, webhook_id=headers.get("webhook-id", ""), verified=verified,
-                          type=payload.get("type") if isinstance(payload, dict) else None, case=case)
+                          type=payload.get("type") if isinstance(payload, dict) else None, case=case,
+                          body=payload if verified and isinstance(payload, dict) else None)
         with self._lock:
             self.received.append(record)
         return record
