@@ -1,6 +1,7 @@
 """The lock files hold what pyproject.toml asks for, every pin with its hashes, and CI installs the way
 the README says: a dependency added to pyproject.toml without `scripts/lock` fails here, not in a
-fresh install somewhere else."""
+fresh install somewhere else. The lint tools are the `dev` dependency group with a lock of their own,
+which CI installs (hashes required) for the lint step only."""
 
 from __future__ import annotations
 
@@ -37,15 +38,25 @@ def locked(lock: Path) -> dict[str, tuple[Version, int]]:
     return pins
 
 
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+LINT_TOOLS = {"ruff", "mypy", "types-pyyaml"}
+
+
 def requirements(extra: str | None = None) -> list[Requirement]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = PYPROJECT["project"]
     listed = project["optional-dependencies"][extra] if extra else project["dependencies"]
     return [Requirement(text) for text in listed]
+
+
+def group(name: str) -> list[Requirement]:
+    """A PEP 735 dependency group (plain requirements only: no group includes are used)."""
+    return [Requirement(text) for text in PYPROJECT["dependency-groups"][name]]
 
 
 @pytest.mark.parametrize(("lock_name", "wanted"), [
     ("requirements.lock", requirements()),
     ("requirements-test.lock", requirements() + requirements("test")),
+    ("requirements-dev.lock", group("dev")),
 ])
 def test_every_requirement_is_locked_within_its_range_with_hashes(lock_name: str, wanted: list[Requirement]) -> None:
     pins = locked(REPO / lock_name)
@@ -64,6 +75,29 @@ def test_service_lock_pins_the_versions_the_tests_run_on() -> None:
     differing = {name: (pin[0], tested.get(name)) for name, pin in service.items()
                  if name not in tested or tested[name][0] != pin[0]}
     assert not differing, f"requirements.lock and requirements-test.lock disagree: {differing}; run scripts/lock"
+
+
+def test_the_lint_lock_installs_on_top_of_the_test_set_up() -> None:
+    """What the dev lock shares with the test lock (typing-extensions, ...) is pinned alike, so
+    `pip install --require-hashes -r requirements-dev.lock` into the test venv changes nothing there."""
+    dev, tested = locked(REPO / "requirements-dev.lock"), locked(REPO / "requirements-test.lock")
+    differing = {name: (pin[0], tested[name][0]) for name, pin in dev.items()
+                 if name in tested and tested[name][0] != pin[0]}
+    assert not differing, f"requirements-dev.lock and requirements-test.lock disagree: {differing}; run scripts/lock"
+
+
+def test_lint_tools_are_the_dev_group_not_the_test_set() -> None:
+    assert {canonicalize_name(r.name) for r in group("dev")} == LINT_TOOLS
+    assert not LINT_TOOLS & {canonicalize_name(r.name) for r in requirements("test")}
+    assert not LINT_TOOLS & set(locked(REPO / "requirements-test.lock"))
+    assert "--group pyproject.toml:dev" in (REPO / "scripts" / "lock").read_text()
+
+
+def test_ci_installs_the_lint_lock_with_hashes_before_linting() -> None:
+    lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    install = lines.index(".venv/bin/pip install -q --require-hashes -r requirements-dev.lock")
+    assert install < lines.index(".venv/bin/ruff check app tests examples")
+    assert install < lines.index(".venv/bin/mypy app examples")
 
 
 def test_ci_runs_the_readme_test_command_word_for_word() -> None:
