@@ -55,3 +55,40 @@ def test_kubernetes_probes_and_commands_exist() -> None:
                 assert main[probe]["httpGet"]["path"] in paths
         env = {e["name"]: e.get("value") for e in main["env"]}
         assert env["WEBCARE_RULES_DIR"] == "/rules/current"
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined, comments dropped), by stage."""
+    text = re.sub(r"\\\n", " ", (REPO / "Dockerfile").read_text())
+    stages: list[list[str]] = [[]]
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_the_image_installs_the_locked_service_non_editable_on_a_pinned_base() -> None:
+    preamble, build, runtime = dockerfile_stages()
+    [base] = [line for line in preamble if line.startswith("ARG BASE=")]
+    assert re.fullmatch(r"ARG BASE=python:[\w.-]+@sha256:[0-9a-f]{64}", base), base
+    assert build[0].startswith("FROM ${BASE} ") and runtime[0] == "FROM ${BASE}"
+    installs = [line for line in build if "pip install " in line]
+    assert any("--require-hashes -r requirements.lock" in line for line in installs), installs
+    service = [line for line in installs if line.endswith(" .")]
+    assert service and all("--no-deps" in line for line in service), installs
+    assert not any(re.search(r"(^|\s)(-e|--editable)(\s|$)", line) for line in installs), installs
+    assert "requirements-test.lock" not in "\n".join(build) and "requirements-dev.lock" not in "\n".join(build)
+
+
+def test_the_application_belongs_to_root_and_the_service_user_owns_only_var() -> None:
+    *_, runtime = dockerfile_stages()
+    copies = [line for line in runtime if line.startswith("COPY ")]
+    assert copies and not any("--chown" in line or "--chmod" in line for line in copies), copies
+    chowns = re.findall(r"chown (\S+) (\S+)", "\n".join(runtime))
+    assert chowns == [("webcare", "/srv/webcare/var")], chowns
+    [user] = [line for line in runtime if line.startswith("USER ")]
+    assert user == "USER webcare"
+    assert runtime.index(user) > max(runtime.index(line) for line in copies)  # copied as root, then dropped
