@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONValue
@@ -25,7 +25,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    language: Mapped[str] = mapped_column(String(8), default="en")
+    language: Mapped[str | None] = mapped_column(String(8))  # None: follow the browser's Accept-Language
+    keyboard_shortcuts: Mapped[bool] = mapped_column(default=True, server_default=true())  # WCAG 2.1.4
     created_at: Mapped[datetime]
 
 

@@ -84,7 +84,7 @@ def add_user(session: Session, *, username: str, role: str, password: str | Hash
         raise AuthError("a username is 1–64 letters, digits, '.', '-' or '_'")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise AuthError(f"user {username} exists")
-    user = User(username=username, role=role, active=True, created_at=now, language="en",
+    user = User(username=username, role=role, active=True, created_at=now, language=None,
                 must_change_password=must_change_password,
                 password_hash=_hash_of(password) if password is not None else None)
     session.add(user)

@@ -86,6 +86,11 @@ class ReopenIn(_Body):
     reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
+class TagIn(_Body):
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]],
+                    Field(min_length=1, max_length=20, description="tags to add (ones the case has are kept)")]
+
+
 class MergeIn(_Body):
     into: Annotated[str, Field(pattern=r"^WC-\d{6,}$")]
 
@@ -134,6 +139,7 @@ for _name, _model, _summary, _who in (
     ("pending-customer", Empty, "Wait for the customer", "agents"),
     ("resume", Empty, "Stop waiting for the customer", "agents"),
     ("priority", PriorityIn, "Change the priority", "agents"),
+    ("tag", TagIn, "Add tags", "agents"),
     ("close", CloseIn, "Close", "agents"),
     ("reopen", ReopenIn, "Reopen", "agents"),
     ("merge", MergeIn, "Merge into another case", "agents"),

@@ -18,6 +18,7 @@ from app.cases.events import Actor, DomainEvent
 from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, TransitionNotAllowed, transition
 from app.cases.locking import lock_case
 from app.cases.models import Case, parse_ref
+from app.cases.service import add_tags
 from app.kernel.errors import Conflict, Forbidden, InvalidInput
 from app.kernel.vocabulary import Status
 from app.mentions.stored import StoredMention
@@ -107,6 +108,8 @@ def _apply_effects(session: Session, case: Case, request: ActionRequest, *,
     elif name == "priority":
         data["from"] = case.priority
         case.priority = params["priority"]
+    elif name == "tag":
+        data["tags"] = add_tags(case, params["tags"])
     elif name == "acknowledge":
         if params.get("external_ref"):
             case.external_ref = params["external_ref"]

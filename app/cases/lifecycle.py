@@ -22,7 +22,7 @@ O, D, C, R, X = Status.OPEN, Status.PENDING_DEPARTMENT, Status.PENDING_CUSTOMER,
 ACTIVE = frozenset({O, D, C})
 ANY = frozenset(Status)
 
-AGENT_ACTIONS = ("claim", "assign", "priority", "respond", "notes", "handoff", "pending-customer", "resume",
+AGENT_ACTIONS = ("claim", "assign", "priority", "tag", "respond", "notes", "handoff", "pending-customer", "resume",
                  "resolve", "close", "merge", "reopen")
 DEPARTMENT_ACTIONS = ("acknowledge", "notes", "request-info", "resolve", "reroute")
 ACTIONS = tuple(dict.fromkeys(AGENT_ACTIONS + DEPARTMENT_ACTIONS))
@@ -32,6 +32,7 @@ _RULES: dict[str, tuple[frozenset[Status], frozenset[str]]] = {
     "claim": (frozenset({O, D, C, R}), frozenset({"agent"})),
     "assign": (frozenset({O, D, C, R}), frozenset({"agent"})),
     "priority": (frozenset({O, D, C, R}), frozenset({"agent"})),
+    "tag": (frozenset({O, D, C, R}), frozenset({"agent"})),
     "respond": (frozenset({O, D, C, R}), frozenset({"agent"})),
     "notes": (ANY, frozenset({"agent", "department"})),
     "handoff": (frozenset({O, D}), frozenset({"agent", "rule", "escalation"})),
@@ -48,14 +49,14 @@ _RULES: dict[str, tuple[frozenset[Status], frozenset[str]]] = {
 
 # What each action is called on the timeline.
 TIMELINE_TYPE = {
-    "claim": "claimed", "assign": "assigned", "priority": "priority_changed", "respond": "responded",
+    "claim": "claimed", "assign": "assigned", "priority": "priority_changed", "tag": "tagged", "respond": "responded",
     "notes": "note_added", "handoff": "handed_off", "reroute": "rerouted", "acknowledge": "acknowledged",
     "request-info": "info_requested", "pending-customer": "pending_customer", "resume": "resumed",
     "resolve": "resolved", "close": "closed", "merge": "merged", "reopen": "reopened",
 }
 # The department event each action sends to the owner (None: webcare-internal, timeline only).
 NOTICE_TYPE: dict[str, str | None] = {
-    "claim": None, "assign": None, "respond": None, "acknowledge": None,
+    "claim": None, "assign": None, "respond": None, "acknowledge": None, "tag": None,
     "priority": "case.updated", "notes": "case.updated", "request-info": "case.updated",
     "pending-customer": "case.updated", "resume": "case.updated",
     "handoff": "case.handed_off", "reroute": "case.rerouted", "resolve": "case.resolved",
@@ -207,7 +208,7 @@ def _apply(state: CaseState, action: str, target: str | None) -> tuple[CaseState
         return replace(state, status=X, return_status=None), None
     if action == "reopen":
         return replace(state, status=O, return_status=None), None
-    return state, None  # claim, assign, priority, respond, notes keep the status
+    return state, None  # claim, assign, priority, tag, respond, notes keep the status
 
 
 def _owned_by(state: CaseState, department: str) -> CaseState:

@@ -160,7 +160,7 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
         allowed=allowed_actions(state, "agent"), departments=departments_of(ruleset),
         department_name=department.name if department else case.department, triage=ruleset.triage_department,
         assignee=case.assignee.username if case.assignee else None,
-        assignable=_assignable(session, principal),
+        assignable=assignable_users(session, principal),
         linked=format_ref(case.linked_case_id) if case.linked_case_id else None,
         merged_into=format_ref(case.merged_into_id) if case.merged_into_id else None,
         followers=f"{followers:,}".replace(",", "\u202f") if isinstance(followers, int) else "—",
@@ -177,7 +177,7 @@ def _earlier_cases(session: Session, case: Case) -> list[Case]:
         .order_by(Case.last_mention_at.desc()).limit(EARLIER_LIMIT)))
 
 
-def _assignable(session: Session, principal: Principal) -> list[str]:
+def assignable_users(session: Session, principal: Principal) -> list[str]:
     """Leads assign to any active user; agents only to themselves (SPEC §2)."""
     if principal.has_role("lead"):
         return list(session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)))

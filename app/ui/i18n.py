@@ -78,6 +78,26 @@ class Translator:
         return self.optional("timer." + kind, kind.replace("_", " "))
 
 
+def browser_language(accept_language: str) -> str:
+    """The first of our languages in an Accept-Language header, by its q-weights (ties in the
+    order given), else English: `nl-NL,nl;q=0.9,en;q=0.8` -> `nl`."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        code, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        language = code.strip().lower()[:2]
+        if language in LANGUAGES and weight > 0:
+            ranked.append((-weight, position, language))
+    return min(ranked)[2] if ranked else "en"
+
+
 @cache
 def translator(language: str) -> Translator:
     return Translator(language)

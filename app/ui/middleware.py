@@ -9,6 +9,7 @@ never make the browser's cookie act on the API.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import transaction
 from app.kernel.clock import utc_now
+from app.ui.i18n import browser_language
 from app.ui.sessions import SESSION_COOKIE, SessionInfo, load_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,6 +61,9 @@ class UiSessionMiddleware:
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         token = session_cookie(headers)
         info = await anyio.to_thread.run_sync(_lookup, scope["app"], token) if token else None
+        if info is not None and info.language_choice is None:  # no choice made: the browser's language
+            accept = next((v.decode("latin-1") for k, v in headers if k == b"accept-language"), "")
+            info = replace(info, language=browser_language(accept))
         state: dict[str, Any] = scope.setdefault("state", {})
         state["ui_session"] = info
         if info is not None and path.startswith("/api/") and _may_use_api(scope, headers, info):

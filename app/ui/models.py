@@ -23,3 +23,14 @@ class UiSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseRead(Base):
+    """When a user last had a case open (`seen_at`): the queue marks a case unread for that user
+    while its latest customer message (`Case.last_mention_at`) is newer, or they never opened it."""
+
+    __tablename__ = "case_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime]

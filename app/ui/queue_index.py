@@ -89,6 +89,9 @@ class Entry(NamedTuple):
     account_name: str | None
     facet: int  # `facet_id` of (status, department, channel, priority, sla_state, account): counted as one int
     active_assignee: int | None  # the assignee id while the case is active, else NOT_ACTIVE
+    created_at: datetime  # received
+    last_mention_at: datetime  # the customer's latest message (unread markers compare with it)
+    updated_at: datetime  # the last activity of any kind
 
 
 def sort_key(case_id: int, due_at: datetime | None, priority: str, created_at: datetime
@@ -371,7 +374,7 @@ def _read_entries(session: Session, case_ids: set[int] | None) -> list[Entry]:
     not_closed = Case.status.in_(NOT_CLOSED)
     columns = (Case.id, Case.status, Case.department, Case.channel, Case.priority, Case.sla_state,
                Case.assignee_id, Case.due_at, Case.created_at, Case.author, Case.account, Case.account_name,
-               User.username)
+               Case.last_mention_at, Case.updated_at, User.username)
     base = select(*columns).outerjoin(User, User.id == Case.assignee_id).where(not_closed)
     if case_ids is None:
         rows = list(session.execute(base))
@@ -408,7 +411,8 @@ def _read_entries(session: Session, case_ids: set[int] | None) -> list[Entry]:
             str(author.get("handle") or author.get("name") or "—"), firsts.get(row.id, ""),
             tuple(tags.get(row.id, ())), row.username, timers, row.account, row.account_name,
             facet_id((row.status, row.department, row.channel, row.priority, row.sla_state, row.account)),
-            row.assignee_id if row.status in ACTIVE_STATUSES else NOT_ACTIVE))
+            row.assignee_id if row.status in ACTIVE_STATUSES else NOT_ACTIVE, row.created_at,
+            row.last_mention_at, row.updated_at))
     return entries
 
 

@@ -62,7 +62,7 @@ async def users_page(request: Request, info: OpsUser) -> Response:
 
 @router.post("/users")
 async def users_add(request: Request, info: OpsUser, username: Annotated[str, Form()] = "",
-                    role: Annotated[str, Form()] = "agent", language: Annotated[str, Form()] = "en",
+                    role: Annotated[str, Form()] = "agent", language: Annotated[str, Form()] = "",
                     csrf_token: Annotated[str, Form()] = "") -> Response:
     """A new user with a one-time password, shown once on the answer page."""
     check_csrf(info, csrf_token)
@@ -75,7 +75,7 @@ async def users_add(request: Request, info: OpsUser, username: Annotated[str, Fo
             with session.begin_nested():
                 user = add_user(session, username=username.strip(), role=role, password=hashed, now=utc_now(),
                                 actor=Actor.ui(info.username), must_change_password=True)
-                user.language = language if language in LANGUAGES else "en"
+                user.language = language if language in LANGUAGES else None  # None: the browser's
         except AuthError as exc:
             return _users_page(request, info, session, error=str(exc))
         return _users_page(request, info, session, one_time=OneTime(user.username, password))

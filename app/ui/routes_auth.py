@@ -194,13 +194,28 @@ def settings_page(request: Request, info: UiUser, saved: str | None = None) -> R
 
 
 @router.post("/settings/language")
-async def set_language(request: Request, info: UiUser, language: Annotated[str, Form()] = "en",
+async def set_language(request: Request, info: UiUser, language: Annotated[str, Form()] = "",
                        csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Save the user's language; empty (or unknown) means "follow the browser"."""
     check_csrf(info, csrf_token)
-    chosen = language if language in LANGUAGES else "en"
+    chosen = language if language in LANGUAGES else None
 
     def work(session: Session) -> None:
         session.get_one(User, info.user_id).language = chosen
+
+    await in_transaction(request, work)
+    return RedirectResponse("/ui/settings?saved=1", status_code=303)
+
+
+@router.post("/settings/shortcuts")
+async def set_shortcuts(request: Request, info: UiUser, shortcuts: Annotated[str, Form()] = "",
+                        csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Turn the single-key shortcuts on (`shortcuts` sent, as a ticked box sends it) or off."""
+    check_csrf(info, csrf_token)
+    enabled = bool(shortcuts)
+
+    def work(session: Session) -> None:
+        session.get_one(User, info.user_id).keyboard_shortcuts = enabled
 
     await in_transaction(request, work)
     return RedirectResponse("/ui/settings?saved=1", status_code=303)

@@ -24,6 +24,7 @@ from app.cases.action_routes import (
     ReopenIn,
     ResolveIn,
     RespondIn,
+    TagIn,
 )
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_visible_case
@@ -32,10 +33,12 @@ from app.cases.schemas import SuggestDepartment
 from app.kernel.clock import utc_now
 from app.replies.service import why_cannot_send
 from app.rules import RuleSet
+from app.ui.bulk import problem_text
 from app.ui.casepage import CaseView, build_case_view
 from app.ui.deps import UiError, UiUser, check_csrf, in_transaction, session_alive
 from app.ui.i18n import translator
 from app.ui.live import broadcaster_for
+from app.ui.reads import mark_seen
 from app.ui.routes_queue import KEEPALIVE_SECONDS, MAX_STREAM_SECONDS, MIN_BATCH_INTERVAL, sse
 from app.ui.sessions import SessionInfo
 from app.ui.templating import base_context, render, render_fragment
@@ -47,7 +50,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 ACTION_MODELS: dict[str, type[BaseModel]] = {
     "claim": Empty, "assign": AssignIn, "priority": PriorityIn, "respond": RespondIn, "notes": NotesIn,
     "handoff": HandoffIn, "pending-customer": Empty, "resume": Empty, "resolve": ResolveIn, "close": CloseIn,
-    "reopen": ReopenIn, "merge": MergeIn,
+    "reopen": ReopenIn, "merge": MergeIn, "tag": TagIn,
 }
 SECTIONS = ("summary", "thread", "composer", "timeline", "actions", "sla", "author", "routing")
 
@@ -62,9 +65,21 @@ def form_params(action: str, form: FormData) -> dict[str, Any]:
         return {"text": text("text") or "", "send": form.get("send") is not None}
     if action == "merge":
         return {"into": (text("into") or "").upper()}
+    if action == "tag":  # "outage, vip" or "outage vip"
+        return {"tags": list(dict.fromkeys((text("tags") or "").replace(",", " ").split()))}
     fields = {"assign": ("user",), "priority": ("priority",), "notes": ("text",), "handoff": ("department", "reason"),
               "resolve": ("resolution",), "close": ("reason",), "reopen": ("reason",)}.get(action, ())
     return {name: value for name in fields if (value := text(name)) is not None}
+
+
+def validated_params(model: type[BaseModel], action: str, form: FormData) -> tuple[dict[str, Any], Problem | None]:
+    """The action's body from its form, checked by the API's own model: (params, None), or ({}, the
+    422 problem naming each invalid field)."""
+    try:
+        return model.model_validate(form_params(action, form)).model_dump(), None
+    except ValidationError as exc:
+        return {}, problem_of(InvalidInput([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                                            for e in exc.errors()]))
 
 
 def done_key(action: str, params: dict[str, Any], send_refusal: str | None) -> str:
@@ -88,11 +103,13 @@ def suggester(request: Request) -> SuggestDepartment | None:
 
 def _load_view(session: Session, info: SessionInfo, ref: str, ruleset: RuleSet,
                suggest: SuggestDepartment | None = None) -> CaseView:
+    """The case page for `info`'s user, who has now seen it (its unread marker goes)."""
     case = get_visible_case(session, info.principal, ref)
     if case is None:
         raise UiError(404, "error.not_found", "error.no_case")
-    return build_case_view(session, case, principal=info.principal, ruleset=ruleset, now=utc_now(),
-                           suggest=suggest)
+    now = utc_now()
+    mark_seen(session, info.user_id, case.id, now=now)
+    return build_case_view(session, case, principal=info.principal, ruleset=ruleset, now=now, suggest=suggest)
 
 
 @router.get("/cases/{ref}", response_class=HTMLResponse)
@@ -115,13 +132,7 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
         raise UiError(404, "error.not_found", "error.no_case")
     ruleset: RuleSet = request.app.state.rules.current
     t = translator(info.language)
-    problem: Problem | None = None
-    try:
-        params = model.model_validate(form_params(action, form)).model_dump()
-    except ValidationError as exc:
-        problem = problem_of(InvalidInput([{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
-                                           for e in exc.errors()]))
-        params = {}
+    params, problem = validated_params(model, action, form)
 
     def work(session: Session) -> tuple[str, CaseView | None, Problem | None, str]:
         case = lock_visible_case(session, info.principal, ref.upper())
@@ -141,8 +152,7 @@ async def case_action(request: Request, ref: str, action: str, info: UiUser) -> 
 
     case_ref, view, failure, done = await in_transaction(request, work)
     if failure is not None and view is not None:
-        errors = failure.extra.get("errors") or []
-        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(failure.detail or failure.title)
+        message = problem_text(failure)
         return render(request, info, "case.html", _context(request, info, view, error=message),
                       status_code=failure.status, t=t)
     back = form.get("next")

@@ -22,12 +22,14 @@ from app.kernel.clock import utc_now
 from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
 from app.rules import RuleSet
-from app.ui.casepage import accounts_of, departments_of
+from app.ui.bulk import BULK_ACTIONS
+from app.ui.casepage import accounts_of, assignable_users, departments_of
 from app.ui.deps import UiUser, in_transaction, session_alive
 from app.ui.i18n import Translator, translator
 from app.ui.live import broadcaster_for
 from app.ui.queue import QUEUE_LIMIT, QueueCounts, QueueFilter, changed_cases, queue_cases, queue_conditions
 from app.ui.queue_index import QueueIndex, queue_index_for
+from app.ui.reads import seen_times
 from app.ui.rows import QueueRow, entry_rows, queue_rows
 from app.ui.templating import base_context, render, render_fragment
 
@@ -43,6 +45,12 @@ def filter_of(request: Request, ruleset: RuleSet) -> QueueFilter:
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
     return QueueFilter.from_params(params, departments=ruleset.departments)
+
+
+def queue_url(f: QueueFilter) -> str:
+    """The queue page showing `f` (where a row's claim button and bulk work return to)."""
+    query = f.query_string()
+    return f"/ui/?{query}" if query else "/ui/"
 
 
 @dataclass(frozen=True)
@@ -83,14 +91,22 @@ def queue_view(session: Session, index: QueueIndex, principal: Principal, f: Que
     search over the whole history stops counting at `SEARCH_TOTAL_CAP` (`"1000+"`)."""
     entries, total, counts = index.view(session, principal.user_id, f, limit=QUEUE_LIMIT)
     if entries is not None and total is not None:
-        return QueueView(entry_rows(entries, ruleset=ruleset, now=utc_now()) if with_rows else [], counts, total)
-    rows = queue_rows(session, queue_cases(session, principal, f), ruleset=ruleset, now=utc_now()) if with_rows else []
+        rows = entry_rows(entries, ruleset=ruleset, now=utc_now(),
+                          seen=seen_times(session, principal.user_id, (e.id for e in entries))) if with_rows else []
+        return QueueView(rows, counts, total)
+    rows = database_rows(session, principal, queue_cases(session, principal, f), ruleset=ruleset) if with_rows else []
     conditions = queue_conditions(principal, f)
     if not f.q:
         return QueueView(rows, counts, session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0)
     capped = select(Case.id).where(*conditions).limit(SEARCH_TOTAL_CAP + 1).subquery()
     n = session.scalar(select(func.count()).select_from(capped)) or 0
     return QueueView(rows, counts, f"{SEARCH_TOTAL_CAP}+" if n > SEARCH_TOTAL_CAP else n)
+
+
+def database_rows(session: Session, principal: Principal, cases: list[Case], *, ruleset: RuleSet) -> list[QueueRow]:
+    """Rows for `cases` read from the database, unread markers for `principal`."""
+    return queue_rows(session, cases, ruleset=ruleset, now=utc_now(),
+                      seen=seen_times(session, principal.user_id, (c.id for c in cases)))
 
 
 @router.get("", include_in_schema=False)
@@ -108,7 +124,8 @@ async def queue_page(request: Request, info: UiUser) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         view = queue_view(session, index, info.principal, f, ruleset=ruleset)
-        return {"rows": view.rows, "counts": view.counts, "total": view.total, "incidents": open_incidents(session)}
+        return {"rows": view.rows, "counts": view.counts, "total": view.total, "incidents": open_incidents(session),
+                "assignable": assignable_users(session, info.principal)}
 
     data = await in_transaction(request, work)
     counts: QueueCounts = data["counts"]
@@ -118,7 +135,8 @@ async def queue_page(request: Request, info: UiUser) -> Response:
         **data, "f": f, "nav": "queue", "chips": chips(f, counts, t), "statuses": STATUSES,
         "departments": departments_of(ruleset), "channels": channels, "priorities": PRIORITIES,
         "accounts": accounts_of(ruleset, [*counts.account, *f.account]),
-        "limit": QUEUE_LIMIT, "flash": flash,
+        "limit": QUEUE_LIMIT, "flash": flash, "queue_back": queue_url(f), "bulk_actions": BULK_ACTIONS,
+        "priority_values": PRIORITIES,
     }, t=t)
 
 
@@ -138,21 +156,20 @@ async def live_queue(request: Request, info: UiUser) -> StreamingResponse:
     each with the filter counts. Fed by the process's broadcaster; never polls the database itself."""
     ruleset: RuleSet = request.app.state.rules.current
     f = filter_of(request, ruleset)
-    context = base_context(request, info, translator(info.language))
+    context = {**base_context(request, info, translator(info.language)), "queue_back": queue_url(f)}
     broadcaster = broadcaster_for(request.app.state)
     subscription = broadcaster.subscribe()
     index = queue_index_for(request.app.state)
 
     def snapshot(session: Session, ids: frozenset[int] | None) -> dict[str, Any]:
         principal = info.principal
-        now = utc_now()
         payload: dict[str, Any] = {}
         view = queue_view(session, index, principal, f, ruleset=ruleset, with_rows=ids is None)
         if ids is None:
             payload["reset"] = _row_payload(view.rows, context)
         else:
             cases = changed_cases(session, principal, f, ids)
-            payload["upsert"] = _row_payload(queue_rows(session, cases, ruleset=ruleset, now=now), context)
+            payload["upsert"] = _row_payload(database_rows(session, principal, cases, ruleset=ruleset), context)
             present = {c.id for c in cases}
             payload["remove"] = [format_ref(i) for i in sorted(ids - present)]
         payload["counts"] = view.counts.as_json()

@@ -36,9 +36,11 @@ class SessionInfo:
     user_id: int
     username: str
     role: str
-    language: str
+    language: str  # the language pages are shown in (the middleware fills in the browser's when unset)
     must_change_password: bool
     csrf_token: str
+    language_choice: str | None = None  # what the user chose; None: follow the browser
+    shortcuts: bool = True  # single-key shortcuts on (WCAG 2.1.4: the user can turn them off)
 
     @property
     def principal(self) -> Principal:
@@ -98,7 +100,8 @@ def load_session(session: Session, token: str, *, now: datetime) -> SessionInfo 
         return None
     return SessionInfo(session_id=ui_session.id, user_id=user.id, username=user.username, role=user.role,
                        language=user.language or "en", must_change_password=user.must_change_password,
-                       csrf_token=ui_session.csrf_token)
+                       csrf_token=ui_session.csrf_token, language_choice=user.language,
+                       shortcuts=user.keyboard_shortcuts)
 
 
 def end_session(session: Session, session_id: int) -> None:

@@ -91,6 +91,7 @@ MATRIX: list[tuple[str, str, Any, Setup, dict[str, int]]] = [
     ("POST", "/api/v1/cases/{ref}/pending-customer", {}, nothing, AGENT_ACTION),
     ("POST", "/api/v1/cases/{ref}/resume", {}, lambda c: c.act("agent", "pending-customer"), AGENT_ACTION),
     ("POST", "/api/v1/cases/{ref}/priority", {"priority": "P1"}, nothing, AGENT_ACTION),
+    ("POST", "/api/v1/cases/{ref}/tag", {"tags": ["vip"]}, nothing, AGENT_ACTION),
     ("POST", "/api/v1/cases/{ref}/close", {"reason": "dubbel"}, nothing, AGENT_ACTION),
     ("POST", "/api/v1/cases/{ref}/reopen", {}, lambda c: c.act("agent", "resolve"), AGENT_ACTION),
     ("POST", "/api/v1/cases/{ref}/merge", {"into": "{other}"}, nothing, AGENT_ACTION),

@@ -24,6 +24,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "claim": {"open": "=", "pending_department": "=", "pending_customer": "=", "resolved": "="},
     "assign": {"open": "=", "pending_department": "=", "pending_customer": "=", "resolved": "="},
     "priority": {"open": "=", "pending_department": "=", "pending_customer": "=", "resolved": "="},
+    "tag": {"open": "=", "pending_department": "=", "pending_customer": "=", "resolved": "="},
     "respond": {"open": "=", "pending_department": "=", "pending_customer": "=", "resolved": "="},
     "notes": {s.value: "=" for s in Status},
     "handoff": {"open": "pending_department", "pending_department": "pending_department"},
@@ -68,7 +69,7 @@ def test_the_table_covers_every_action() -> None:
 
 
 @pytest.mark.parametrize("action", ["claim", "assign", "handoff", "pending-customer", "close", "merge", "reopen",
-                                    "priority", "respond", "resume"])
+                                    "priority", "tag", "respond", "resume"])
 def test_departments_cannot_take_agent_actions(action: str) -> None:
     for status in Status:
         with pytest.raises(TransitionNotAllowed):

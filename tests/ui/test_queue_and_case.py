@@ -26,7 +26,7 @@ def new_case(client: TestClient, signer: Signer, text: str, **fields: object) ->
 
 
 def refs(html: str) -> list[str]:
-    return re.findall(r'<tr class="qrow" id="row-(WC-\d+)"', html)
+    return re.findall(r'<tr class="qrow[^"]*" id="row-(WC-\d+)"', html)
 
 
 def act(client: TestClient, ref: str, action: str, **fields: str) -> object:

@@ -23,6 +23,7 @@ from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
 from app.rules import load_ruleset
 from app.ui.queue import QueueFilter, cases_in_order, queue_conditions, queue_order
 from app.ui.queue_index import IndexView, QueueIndex, warm_queue_index
+from app.ui.reads import mark_seen, seen_times
 from app.ui.rows import entry_rows, queue_rows
 from tests.support import ApiClient, Signer, make_user_token, mention, post_mentions
 
@@ -191,15 +192,22 @@ def test_the_broadcaster_covers_what_the_event_log_cannot(
 
 def test_rows_from_the_index_are_the_rows_from_the_database(
         seeded: tuple[Principal, list[str]], session: Session, rules_dir: Path) -> None:
-    """Every column of every row (author, first line, tags, assignee, SLA timer, sort key)."""
+    """Every column of every row (author, first line, tags, assignee, SLA timer, sort key, times,
+    unread markers)."""
     principal, _ = seeded
     ruleset = load_ruleset(rules_dir)
     entries = QueueIndex().view(session, principal.user_id, QueueFilter(status=NOT_CLOSED), limit=100).entries
     assert entries is not None
     now = datetime.now(UTC)
-    from_index = entry_rows(entries, ruleset=ruleset, now=now)
-    from_database = queue_rows(session, cases_in_order(session, [e.id for e in entries]), ruleset=ruleset, now=now)
+    assert principal.user_id is not None
+    for entry in entries[::2]:  # the user has opened every other case
+        mark_seen(session, principal.user_id, entry.id, now=now)
+    seen = seen_times(session, principal.user_id, [e.id for e in entries])
+    from_index = entry_rows(entries, ruleset=ruleset, now=now, seen=seen)
+    from_database = queue_rows(session, cases_in_order(session, [e.id for e in entries]), ruleset=ruleset, now=now,
+                               seen=seen)
     assert from_index == from_database
+    assert [row.unread for row in from_index] == [i % 2 == 1 for i in range(len(entries))]
     assert any(row.assignee for row in from_index) and any(row.tags for row in from_index)
     assert all(row.timer is not None for row in from_index if row.status == "open")
 

@@ -22,7 +22,16 @@
     const now = Date.now();
     document.querySelectorAll(".countdown[data-due]").forEach(function (el) {
       const due = Date.parse(el.dataset.due);
-      if (!isNaN(due)) el.textContent = formatLeft((due - now) / 1000);
+      if (isNaN(due)) return;
+      el.textContent = formatLeft((due - now) / 1000);
+      // A running deadline that comes within the hour turns "under an hour" (app/ui/timers.py urgency).
+      const badge = el.closest(".sla[data-soon-label]");
+      if (badge && badge.dataset.urgency === "running" && due - now < 3600 * 1000) {
+        badge.dataset.urgency = "soon";
+        badge.classList.replace("sla-running", "sla-soon");
+        badge.querySelector(".sla-icon").textContent = "◔";
+        badge.querySelector(".sla-word").textContent = badge.dataset.soonLabel;
+      }
     });
   }
   // Relative times ("3 min ago", "in 12 min") tick on from their datetime; the words come from
@@ -95,6 +104,8 @@
     if (row && !row.classList.contains("current")) select(row);
   });
   document.addEventListener("keydown", function (e) {
+    // Single-key shortcuts can be turned off in the settings (WCAG 2.1.4); the ? button stays.
+    if (document.body.dataset.shortcuts === "off") return;
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     if (help && help.open) return;
     const key = e.key;
@@ -119,6 +130,8 @@
       } else if (key === "r") {
         const row = currentRow();
         if (row) { e.preventDefault(); window.location.href = row.querySelector(".case-link").href + "#respond-text"; }
+      } else if (key === "x") {
+        if (toggleCurrent()) e.preventDefault();
       }
     } else if (page === "case") {
       if (key === "c") {
@@ -136,6 +149,61 @@
   if (page === "case" && window.location.hash === "#respond-text") {
     const reply = document.getElementById("respond-text"); if (reply) reply.focus();
   }
+
+  // ---- bulk selection: click, shift-click for a range, x on the current row, "select all" -------
+  const selected = new Set();
+  let anchor = null;  // the row last clicked: shift-click selects from it
+  function boxes() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows .row-select")); }
+  function syncSelection() {
+    boxes().forEach(function (b) {
+      b.checked = selected.has(b.value);
+      b.closest(".qrow").classList.toggle("selected", b.checked);
+    });
+    const count = document.getElementById("bulk-count");
+    if (count) count.textContent = count.dataset.template.replace("{n}", selected.size);
+    const all = document.getElementById("select-all");
+    if (all) {
+      const shown = boxes();
+      all.checked = shown.length > 0 && shown.every(function (b) { return b.checked; });
+      all.indeterminate = !all.checked && shown.some(function (b) { return b.checked; });
+    }
+  }
+  function setSelected(box, on) { if (on) selected.add(box.value); else selected.delete(box.value); }
+  document.addEventListener("click", function (e) {
+    const box = e.target.closest && e.target.closest(".row-select");
+    if (!box) return;
+    const all = boxes();
+    if (e.shiftKey && anchor && all.indexOf(anchor) >= 0) {
+      const from = all.indexOf(anchor), to = all.indexOf(box);
+      all.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (b) { setSelected(b, box.checked); });
+    } else {
+      setSelected(box, box.checked);
+    }
+    anchor = box;
+    syncSelection();
+  });
+  const selectAll = document.getElementById("select-all");
+  if (selectAll) selectAll.addEventListener("change", function () {
+    boxes().forEach(function (b) { setSelected(b, selectAll.checked); });
+    syncSelection();
+  });
+  function toggleCurrent() {
+    const row = currentRow();
+    const box = row && row.querySelector(".row-select");
+    if (!box) return false;
+    setSelected(box, !box.checked);
+    anchor = box;
+    syncSelection();
+    return true;
+  }
+  // Only the fields of the chosen bulk action are shown (all of them without this script).
+  const bulkAction = document.getElementById("bulk-action");
+  function showBulkFields() {
+    document.querySelectorAll("#bulk-form [data-for]").forEach(function (field) {
+      field.hidden = field.dataset.for.split(" ").indexOf(bulkAction.value) < 0;
+    });
+  }
+  if (bulkAction) { bulkAction.addEventListener("change", showBulkFields); showBulkFields(); }
 
   // ---- live updates: the state shows in body[data-live] (connected | reconnecting) ----------
   function watch(source) {
@@ -196,6 +264,7 @@
           if (hadFocus) { const link = again.querySelector(".case-link"); if (link) link.focus(); }
         }
       }
+      syncSelection();  // rows re-rendered by the stream keep their selection
       updateCounts(data.counts, data.total);
       const empty = document.getElementById("queue-empty");
       if (empty) empty.hidden = rows().length > 0;
