@@ -231,7 +231,21 @@ def test_a_storm_through_the_running_service(tmp_path: Path, rules: Path, receiv
             for _ in range(3):
                 post_mentions(env, [STORM_TEXT] * 10)
             second = wait_for(lambda: [i for i in incidents("open") if i["id"] != opened["id"]])[0]
-            check_queue_in_browser(env["base"], second["id"])
+            # keep this storm going while the browser looks (a slow machine must not let it calm down)
+            stop_feeding = threading.Event()
+
+            def feed() -> None:
+                while not stop_feeding.wait(3):
+                    post_mentions(env, [STORM_TEXT] * 5)
+
+            feeder = threading.Thread(target=feed)
+            feeder.start()
+            try:
+                check_queue_in_browser(env["base"], second["id"])
+            finally:
+                stop_feeding.set()
+                feeder.join()
+            # it stays open for the window and the calm after the last post: time enough for the closes
             barrier = threading.Barrier(10)
 
             def close() -> int:
