@@ -17,6 +17,8 @@ import app.case_handlers  # noqa: F401  (registers what every case change does: 
 from app.auth.cli import tokens_app, users_app
 from app.delivery.cli import departments_app
 from app.ingest.cli import inbound_app
+from app.kernel.clock import utc_now
+from app.kernel.timefmt import iso_z
 from app.learning.cli import register as register_learning
 from app.rules.cli import rules_app
 from app.settings import get_settings
@@ -180,7 +182,7 @@ def send(
         config.secret_env, webhook=True)
     mention = {"id": f"cli-{uuid.uuid4().hex[:16]}", "channel": channel, "text": text,
                "author": {"handle": handle} if handle else {},
-               "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+               "created_at": iso_z(utc_now().replace(microsecond=0))}
     body = json.dumps(mention).encode()
     headers = sign_payload([secret], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
     base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")

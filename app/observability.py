@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kernel.timefmt import iso_z
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 case_ref_var: ContextVar[str | None] = ContextVar("case_ref", default=None)
 
@@ -26,7 +28,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "time": iso_z(datetime.fromtimestamp(record.created, UTC)),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -148,7 +148,7 @@ def tokens_create(
     now = utc_now()
     expires_at = None
     if expires_in is not None:
-        from app.sla.config import parse_duration
+        from app.timekeeping.policy import parse_duration
 
         try:
             length = parse_duration(expires_in)

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_visible_case
-from app.cases.queries import case_thread, timers_of
+from app.cases.queries import case_thread
 from app.cases.schemas import CaseDetailOut, case_detail_out
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Priority
 from app.observability import bind_case
+from app.sla.timers import timers_of
 from app.web.deps import ActiveRuleSet, Caller, DbSession
 from app.web.idempotency import request_fingerprint, run_idempotent
 from app.web.problems import NotFound

@@ -17,9 +17,10 @@ from app.cases.changes import apply_changes, case_state
 from app.cases.events import Actor, DomainEvent
 from app.cases.lifecycle import AGENT_ACTIONS, DEPARTMENT_ACTIONS, TransitionNotAllowed, transition
 from app.cases.locking import lock_case
-from app.cases.models import Case, parse_ref
+from app.cases.models import Case
 from app.cases.service import add_tags
 from app.kernel.errors import Conflict, Forbidden, InvalidInput
+from app.kernel.refs import parse_ref
 from app.kernel.vocabulary import Status
 from app.mentions.stored import StoredMention
 from app.rules import RuleSet

@@ -44,6 +44,8 @@ class DomainEvent:
     - `only`: the departments that receive the notice instead of the owner (`case.notified`).
     - `also`: departments that receive it besides the owner (the owner that lost the case).
     - `action`: the case action that caused it, if one did.
+    - `mention_id`: the stored mention it is about, for handlers (`mention_removed`: blanked by
+      `app.privacy`); not recorded.
     """
 
     type: str
@@ -55,6 +57,7 @@ class DomainEvent:
     only: tuple[str, ...] | None = None
     also: tuple[str, ...] = ()
     action: str | None = None
+    mention_id: int | None = None
 
     def notice_body(self) -> dict[str, Any]:
         """The extra fields of the notice's body (beside the case)."""

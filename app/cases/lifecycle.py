@@ -1,4 +1,4 @@
-"""The case life cycle (DESIGN "Case life cycle") as a pure transition function.
+"""The case life cycle (README "Case life cycle") as a pure transition function.
 
 `transition(state, action, actor, ...)` answers the next state and what happened (domain events:
 handed off, resolved, reopened, ...), or raises `TransitionNotAllowed` naming the actions that are
@@ -17,7 +17,7 @@ from typing import Any
 from app.cases.events import Actor, DomainEvent, handed_off
 from app.kernel.vocabulary import Status
 
-# The one-letter names of the DESIGN table.
+# One-letter names for the statuses, so the table below reads as a table.
 O, D, C, R, X = Status.OPEN, Status.PENDING_DEPARTMENT, Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED  # noqa: E741
 ACTIVE = frozenset({O, D, C})
 ANY = frozenset(Status)

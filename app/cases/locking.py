@@ -23,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
-from app.cases.models import Case, parse_ref
+from app.cases.models import Case
 from app.cases.queries import visible_cases
+from app.kernel.refs import parse_ref
 
 
 def lock_case(session: Session, case_id: int) -> Case | None:

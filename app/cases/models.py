@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.db import Base, JSONValue
 from app.kernel.ids import ID
-from app.kernel.json_input import MAX_ID
+from app.kernel.refs import format_ref
 
 
 class Case(Base):
@@ -106,19 +106,3 @@ class CaseEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
-
-
-REF_PREFIX = "WC-"
-
-
-def format_ref(case_id: int) -> str:
-    """`WC-` and the id, at least six digits."""
-    return f"{REF_PREFIX}{case_id:06d}"
-
-
-def parse_ref(ref: str) -> int | None:
-    """The case id in a ref, or None when `ref` is not of the form `WC-` + six or more digits."""
-    digits = ref[len(REF_PREFIX):] if ref.upper().startswith(REF_PREFIX) else ""
-    if len(digits) < 6 or not digits.isdigit() or int(digits) > MAX_ID:
-        return None  # past the id column's range: no such case, rather than a database error
-    return int(digits)

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag, parse_ref
+from app.cases.models import Case, CaseEvent, CaseOwner, CaseTag
 from app.kernel.clock import utc_now
 from app.kernel.json_input import MAX_ID
+from app.kernel.refs import parse_ref
 from app.mentions.stored import StoredMention
-from app.sla.models import SlaTimer
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "due")
 DEFAULT_LIMIT = 50
@@ -76,7 +76,7 @@ def list_cases(session: Session, principal: Principal, filters: CaseFilter) -> t
         return _list_by_due(session, principal, filters)
     column = Case.created_at if filters.sort.endswith("created_at") else Case.updated_at
     descending = filters.sort.startswith("-")
-    query = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
+    query = select(Case).where(visible_cases(principal), *case_conditions(principal, filters, session=session))
     if filters.cursor:
         last_value, last_id = decode_cursor(filters.cursor)
         if descending:
@@ -94,7 +94,7 @@ def list_cases(session: Session, principal: Principal, filters: CaseFilter) -> t
 
 def _list_by_due(session: Session, principal: Principal, filters: CaseFilter) -> tuple[list[Case], str | None]:
     """Nearest SLA deadline first; cases without a running deadline last (by id)."""
-    query = select(Case).where(visible_cases(principal), *_conditions(session, principal, filters))
+    query = select(Case).where(visible_cases(principal), *case_conditions(principal, filters, session=session))
     if filters.cursor:
         last_value, last_id = decode_cursor(filters.cursor, nullable=True)
         if last_value is None:
@@ -108,15 +108,6 @@ def _list_by_due(session: Session, principal: Principal, filters: CaseFilter) ->
         return rows, None
     rows = rows[: filters.limit]
     return rows, encode_cursor(rows[-1].due_at, rows[-1].id)
-
-
-def timers_of(session: Session, case_ids: Sequence[int]) -> dict[int, list[SlaTimer]]:
-    """Every timer segment of the given cases, by case id."""
-    found: dict[int, list[SlaTimer]] = {case_id: [] for case_id in case_ids}
-    if case_ids:
-        for timer in session.scalars(select(SlaTimer).where(SlaTimer.case_id.in_(list(case_ids)))):
-            found[timer.case_id].append(timer)
-    return found
 
 
 def case_thread(session: Session, case: Case) -> tuple[list[StoredMention], list[CaseEvent]]:
@@ -158,8 +149,18 @@ def value_conditions(filters: object, fields: Sequence[str]) -> list[ColumnEleme
     return [getattr(Case, name).in_(chosen) for name in fields if (chosen := getattr(filters, name))]
 
 
-def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[ColumnElement[bool]]:
-    conditions = value_conditions(f, ("status", "department", "priority", "channel", "account"))
+VALUE_FILTERS = ("department", "channel", "priority", "account")
+"""The value filters, each named by the case field it tests (`value_conditions`; the queue index
+tests its entries' field of the same name: `app.ui.queue_index.select_entries`)."""
+
+
+def case_conditions(principal: Principal, f: CaseFilter, *,
+                    session: Session | None = None) -> list[ColumnElement[bool]]:
+    """The one definition of the case filters as SQL: the API's list and the UI queue (through
+    `app.ui.queue.QueueFilter.case_filter`) both use it, and the UI's in-memory index is held to
+    it by one shared test table (tests/ui/test_queue_index.py). `session` is needed only to find
+    an assignee named by username."""
+    conditions = value_conditions(f, ("status", *VALUE_FILTERS))
     if f.tag:
         conditions.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag.in_(f.tag)))
     if f.assignee:
@@ -173,13 +174,15 @@ def _conditions(session: Session, principal: Principal, f: CaseFilter) -> list[C
     return conditions
 
 
-def _assignee_condition(session: Session, principal: Principal, value: str) -> ColumnElement[bool]:
+def _assignee_condition(session: Session | None, principal: Principal, value: str) -> ColumnElement[bool]:
     if value == "none":
         return Case.assignee_id.is_(None)
     if value == "me":
         if principal.user_id is None:
             raise BadQuery("assignee", "assignee=me needs a user token")
         return Case.assignee_id == principal.user_id
+    if session is None:
+        raise ValueError("filtering by a username needs a session")
     user_id = session.scalar(select(User.id).where(User.username == value))
     return Case.assignee_id == user_id if user_id is not None else false()
 

@@ -15,12 +15,12 @@ from app.cases.queries import (
     case_thread,
     get_visible_case,
     list_cases,
-    timers_of,
 )
 from app.cases.schemas import CaseDetailOut, CaseListOut, case_detail_out, case_out
 from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Priority, StatusName
 from app.observability import bind_case
+from app.sla.timers import timers_of
 from app.web.deps import Caller, DbSession
 from app.web.problems import InvalidInput, NotFound
 

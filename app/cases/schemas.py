@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from app.cases.models import Case, CaseEvent, format_ref
+from app.cases.models import Case, CaseEvent
 from app.kernel.clock import utc_now
+from app.kernel.refs import format_ref
 from app.mentions.stored import StoredMention
-from app.sla.models import SlaTimer
+
+
+class SlaTimer(Protocol):
+    """What the case JSON shows of an SLA timer segment (`app.sla.models.SlaTimer` rows: the SLA
+    engine keeps them; `cases` only shows them, so it does not import the engine)."""
+
+    id: int
+    kind: str
+    department: str
+    calendar: str
+    state: str
+    active: bool
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
+    stop_reason: str | None
 
 
 class SpanOut(BaseModel):
@@ -156,7 +175,7 @@ class CaseListOut(BaseModel):
     next_cursor: str | None
 
 
-def current_timers(timers: list[SlaTimer], now: datetime) -> dict[str, TimerOut]:
+def current_timers(timers: Sequence[SlaTimer], now: datetime) -> dict[str, TimerOut]:
     """The latest segment of each timer kind."""
     latest: dict[str, SlaTimer] = {}
     for timer in sorted(timers, key=lambda t: (t.started_at, t.id)):
@@ -168,12 +187,12 @@ def current_timers(timers: list[SlaTimer], now: datetime) -> dict[str, TimerOut]
             for kind, t in latest.items()}
 
 
-def case_out(case: Case, timers: list[SlaTimer] | None = None, now: datetime | None = None) -> CaseOut:
+def case_out(case: Case, timers: Sequence[SlaTimer] | None = None, now: datetime | None = None) -> CaseOut:
     return CaseOut(**_case_fields(case, timers or [], now))
 
 
 def case_detail_out(case: Case, mentions: list[StoredMention], events: list[CaseEvent],
-                    timers: list[SlaTimer] | None = None, now: datetime | None = None, *,
+                    timers: Sequence[SlaTimer] | None = None, now: datetime | None = None, *,
                     suggest: SuggestDepartment | None = None, session: Session | None = None) -> CaseDetailOut:
     """The case JSON with its thread; with `suggest` (and the `session` it reads) also its suggested
     department."""
@@ -205,7 +224,7 @@ def mention_out(m: StoredMention) -> MentionOut:
     )
 
 
-def _case_fields(case: Case, timers: list[SlaTimer], now: datetime | None) -> dict[str, Any]:
+def _case_fields(case: Case, timers: Sequence[SlaTimer], now: datetime | None) -> dict[str, Any]:
     return dict(
         ref=case.ref, status=case.status, department=case.department, category=case.category,
         priority=case.priority, sla_policy=case.sla_policy, tags=case.tags,

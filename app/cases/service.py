@@ -27,7 +27,7 @@ def author_key(mention: Mention) -> str | None:
 
 
 def routing_json(decision: Decision) -> dict[str, Any]:
-    """The case's routing explanation (SPEC §2 Case JSON `routing`)."""
+    """The case's routing explanation (the case JSON's `routing`)."""
     return {
         "ruleset_version": decision.ruleset_version,
         "rule_ids": list(decision.matched_rules),

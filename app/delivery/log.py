@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.audit.service import ActorLike
-from app.cases.models import format_ref
 from app.db import newest_first_page
 from app.delivery.claims import OPEN_STATUSES
 from app.delivery.models import Delivery, DeliveryAttempt, Subscription
+from app.kernel.refs import format_ref
 from app.rules import RuleSet
 
 REDELIVERABLE = ("delivered", "dead")

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.auth.service import Principal
-from app.cases.models import format_ref, parse_ref
 from app.db import transaction
 from app.delivery.dispatcher import webhook_id
 from app.delivery.log import (
@@ -31,6 +30,7 @@ from app.delivery.log import (
 from app.delivery.models import DELIVERY_STATUSES, Delivery, DeliveryAttempt
 from app.delivery.ping import NoWebhook, audit_ping, send_ping
 from app.kernel.clock import utc_now
+from app.kernel.refs import format_ref, parse_ref
 from app.web.cursors import decode_cursor, encode_cursor
 from app.web.deps import ActiveRuleSet, Caller, DbSession, RowId, any_principal, require_role
 from app.web.idempotency import request_fingerprint, run_idempotent, stored_answer

@@ -27,7 +27,6 @@ from app.ingest.threading import find_thread_case, lock_thread
 from app.mentions.language import with_detected_language
 from app.mentions.model import Mention
 from app.mentions.stored import StoredMention, attachments_json, new_stored_mention
-from app.privacy.blanking import blank_removed_mention
 from app.rules import Decision, RuleSet, classify
 
 CUSTOMER = Actor("customer")
@@ -190,10 +189,10 @@ def _remove(session: Session, ruleset: RuleSet, stored: StoredMention | None, it
         result.duplicates += 1
         return
     stored.removed_at = item.removed_at or received_at
-    # The author took the text back: it is blanked everywhere it was copied and never served again.
-    blank_removed_mention(session, stored, now=received_at)
-    apply_changes(session, case, [DomainEvent("mention_removed", CUSTOMER, {"external_id": stored.external_id})],
-                  ruleset=ruleset, now=received_at)
+    # The author took the text back: `app.privacy` blanks it everywhere it was copied (a handler of
+    # the change), so it is never served again.
+    apply_changes(session, case, [DomainEvent("mention_removed", CUSTOMER, {"external_id": stored.external_id},
+                                              mention_id=stored.id)], ruleset=ruleset, now=received_at)
     result.updated += 1
 
 

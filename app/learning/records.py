@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.cases.models import Case, CaseEvent, format_ref
+from app.cases.models import Case, CaseEvent
+from app.kernel.refs import format_ref
 from app.learning.history import MOVES, CaseRecord, EventRecord
 from app.mentions.stored import StoredMention
 

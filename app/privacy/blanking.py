@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cases.changes import Change
 from app.cases.models import Case, CaseEvent
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent
 from app.feedback.models import CaseFeedback
@@ -54,6 +55,16 @@ def blank_removed_mention(session: Session, mention: StoredMention, *, now: date
     counts["department_events"] += _scrub_events(session, cases, texts)
     counts["dead_letters"] += _scrub_dead_letters(session, mention.connector, [mention.external_id], texts)
     return +counts
+
+
+def blank_on_removal(session: Session, case: Case, change: Change) -> None:
+    """The `effects` handler of `app.cases.changes`: a `mention_removed` event blanks its mention
+    (`blank_removed_mention`) before the timeline records the removal."""
+    for event in change.events:
+        if event.type == "mention_removed" and event.mention_id is not None:
+            mention = session.get(StoredMention, event.mention_id)
+            if mention is not None:
+                blank_removed_mention(session, mention, now=change.now)
 
 
 def erase_mentions(session: Session, mentions: Collection[StoredMention], *, now: datetime) -> Counter[str]:

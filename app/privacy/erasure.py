@@ -25,11 +25,12 @@ from app.audit import record
 from app.auth.models import IdempotencyKey
 from app.auth.service import Principal
 from app.cases.locking import lock_case_ids
-from app.cases.models import Case, CaseEvent, format_ref
+from app.cases.models import Case, CaseEvent
 from app.cases.schemas import case_detail_out, mention_out
 from app.delivery.models import DepartmentEvent
 from app.feedback.models import CaseFeedback
 from app.ingest.models import InboundDeadLetter
+from app.kernel.refs import format_ref
 from app.learning.department_model import NAME as MODEL_NAME
 from app.learning.department_model import refresh_department_model
 from app.learning.models import RoutingModel

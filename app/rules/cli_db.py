@@ -32,7 +32,7 @@ def replay_stored(session: Session, baseline: RuleSet, candidate: RuleSet, *, si
                   limit: int | None) -> Iterator[Replayed]:
     """The mentions received since `since` (the newest `limit` of them), newest first, each
     classified as it was received (its own `received_at`, its connector) by both rule sets."""
-    from app.cases.models import format_ref
+    from app.kernel.refs import format_ref
     from app.mentions.stored import StoredMention, as_mention
 
     query = (select(StoredMention).where(StoredMention.received_at >= since)

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.rules.context import Context
 from app.rules.matching import ItemMatcher
-from app.sla.calendar import Calendar, is_open
+from app.timekeeping.calendar import Calendar, is_open
 
 Spans = list[tuple[int, int]] | None
 MISSING_OK = frozenset({"ne", "not_in", "not_contains_any"})

@@ -13,8 +13,8 @@ from app.mentions.model import Mention
 from app.rules.compiled import CompiledRules
 from app.rules.conditions import Cond
 from app.rules.matching import ItemMatcher, Mode
-from app.sla.calendar import Calendar
-from app.sla.config import SlaPolicy
+from app.timekeeping.calendar import Calendar
+from app.timekeeping.policy import SlaPolicy
 
 CONNECTOR_KINDS = ("meta", "whatsapp", "x", "telegram", "standard")
 

@@ -18,7 +18,7 @@ from app.rules.regex import compile_regex
 from app.rules.schema_lists import ListBook
 from app.rules.shapes import CONTINUE_ACTIONS, RAISE, RULE, RULES_FILE, THEN, field_shape
 from app.rules.yamlnodes import Place, YamlFile, boolean, entries, mapping_items, number, sequence, string, strings
-from app.sla.calendar import Calendar
+from app.timekeeping.calendar import Calendar
 
 
 class RuleReader:

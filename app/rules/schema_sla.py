@@ -24,8 +24,8 @@ from app.rules.yamlnodes import (
     string,
     strings,
 )
-from app.sla.calendar import DAYS, Calendar, Interval, parse_closed, parse_days, parse_interval
-from app.sla.config import TIMERS, Duration, EscalationStep, SlaPolicy, parse_duration, parse_percent
+from app.timekeeping.calendar import DAYS, Calendar, Interval, parse_closed, parse_days, parse_interval
+from app.timekeeping.policy import TIMERS, Duration, EscalationStep, SlaPolicy, parse_duration, parse_percent
 
 _UTC = ZoneInfo("UTC")
 

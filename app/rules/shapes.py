@@ -17,7 +17,7 @@ from app.rules.context import FIELDS, FieldType
 from app.rules.matching import MODES
 from app.rules.model import CONNECTOR_KINDS
 from app.rules.refs import ENV_NAME, IDENT
-from app.sla.config import TIMERS
+from app.timekeeping.policy import TIMERS
 
 Json = dict[str, Any]
 

@@ -16,7 +16,6 @@ from app.rules.loader import check_ruleset
 from app.rules.model import RuleSet
 from app.rules.problems import count
 from app.rules.schema_tests import parse_instant
-from app.sla.businesstime import NeverOpenError
 from app.sla.explain import (
     SlaExplainError,
     SlaExplanation,
@@ -26,6 +25,7 @@ from app.sla.explain import (
     percent_text,
     step_actions,
 )
+from app.timekeeping.businesstime import NeverOpenError
 
 sla_app = typer.Typer(no_args_is_help=True, help="Explain SLA policies and deadlines.")
 

@@ -12,9 +12,9 @@ from typing import Any
 from app.kernel.timefmt import iso_z
 from app.kernel.vocabulary import PRIORITIES
 from app.rules.model import RuleSet
-from app.sla.businesstime import Pause, Span, advance_with_pauses, budget_time, open_spans_between
-from app.sla.calendar import Calendar
-from app.sla.config import TIMERS, Duration, EscalationStep, SlaPolicy
+from app.timekeeping.businesstime import Pause, Span, advance_with_pauses, budget_time, open_spans_between
+from app.timekeeping.calendar import Calendar
+from app.timekeeping.policy import TIMERS, Duration, EscalationStep, SlaPolicy
 
 
 class SlaExplainError(ValueError):

@@ -34,9 +34,9 @@ from app.kernel.vocabulary import raised_priority
 from app.metrics.counters import count_sla_events
 from app.rules import RuleSet
 from app.rules.holder import RuleSetHolder
-from app.sla.clock import ORDER, Clock, Firing, plan
 from app.sla.models import SlaTimer
 from app.sla.timers import refresh, steps_for
+from app.timekeeping.clock import ORDER, Clock, Firing, plan
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ the deadlines of the running timers and keeps the open time they have used. Neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,14 +16,23 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case
 from app.rules import RuleSet
-from app.sla.businesstime import budget_seconds
-from app.sla.calendar import Calendar
-from app.sla.clock import Clock, plan
-from app.sla.config import EscalationStep, SlaPolicy
 from app.sla.explain import timer_calendar
 from app.sla.models import STOP_REASONS, SlaTimer
+from app.timekeeping.businesstime import budget_seconds
+from app.timekeeping.calendar import Calendar
+from app.timekeeping.clock import Clock, plan
+from app.timekeeping.policy import EscalationStep, SlaPolicy
 
 WORST = {"breached": 3, "warned": 2, "running": 1, "paused": 0}
+
+
+def timers_of(session: Session, case_ids: Sequence[int]) -> dict[int, list[SlaTimer]]:
+    """Every timer segment of the given cases, by case id (the case JSON shows them)."""
+    found: dict[int, list[SlaTimer]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for timer in session.scalars(select(SlaTimer).where(SlaTimer.case_id.in_(list(case_ids)))):
+            found[timer.case_id].append(timer)
+    return found
 
 
 def active_timers(session: Session, case: Case, kinds: Iterable[str] | None = None) -> list[SlaTimer]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.auth.service import Principal
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_visible_case
-from app.cases.models import parse_ref
+from app.kernel.refs import parse_ref
 from app.rules import RuleSet
 from app.web.problems import DomainError, Problem, problem_of
 

@@ -12,17 +12,19 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.cases.lifecycle import CaseState, allowed_actions
-from app.cases.models import Case, CaseEvent, format_ref
-from app.cases.queries import case_thread, timers_of
+from app.cases.changes import case_state
+from app.cases.lifecycle import allowed_actions
+from app.cases.models import Case, CaseEvent
+from app.cases.queries import case_thread
 from app.cases.schemas import SuggestDepartment, SuggestedDepartmentOut, case_detail_out
 from app.delivery.models import Delivery
 from app.kernel.clock import utc_now
-from app.kernel.vocabulary import Status
+from app.kernel.refs import format_ref
 from app.mentions.stored import StoredMention
 from app.replies.models import PlatformReply
 from app.replies.service import why_cannot_send
 from app.rules import RuleSet
+from app.sla.timers import timers_of
 from app.ui.highlight import Segment, highlight, matched_words
 from app.ui.thread import ReplyState, ThreadItem, build_thread, channel_icon
 from app.ui.timers import TimerView, nearest_timer, timer_views
@@ -139,9 +141,7 @@ def build_case_view(session: Session, case: Case, *, principal: Principal, rules
         if suggested is not None and suggested.department in ruleset.departments else None
     first_text = mentions[0].text if mentions else ""
     spans = [(s.start, s.end, s.rule_id) for s in detail.routing.spans]
-    state = CaseState(status=Status(case.status), department=case.department, triage=ruleset.triage_department,
-                      acknowledged=case.acknowledged_at is not None,
-                      return_status=Status(case.return_status) if case.return_status else None)
+    state = case_state(case, ruleset.triage_department)
     timers = timer_views({k: v.model_dump() for k, v in detail.sla.items()}, now=now)
     department = ruleset.departments.get(case.department)
     followers = case.author.get("followers")

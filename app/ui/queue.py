@@ -19,17 +19,15 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
 from app.cases.models import Case
-from app.cases.queries import search_condition, timers_of, value_conditions
+from app.cases.queries import CaseFilter, case_conditions
 from app.cases.schemas import current_timers
 from app.kernel.vocabulary import ACTIVE_STATUSES, PRIORITIES, STATUSES
 from app.mentions.stored import StoredMention
+from app.sla.timers import timers_of
 
 SLA_STATES = ("warned", "breached")
 ASSIGNEE_VALUES = ("me", "none")
 QUEUE_LIMIT = 50  # what an agent scans; the total and the counts say how many more there are
-VALUE_FILTERS = ("department", "channel", "priority", "account")
-"""The queue's value filters, each named by the case field it tests: `queue_conditions` derives the
-SQL from them (`Case.<field>`), `app.ui.queue_index.select_entries` the in-memory test (`Entry.<field>`)."""
 
 
 def queue_order() -> tuple[ColumnElement[Any], ...]:
@@ -53,11 +51,6 @@ def queue_sort_key(case: Case) -> str:
 def sort_text(due_at: datetime | None, priority: str, created_at: datetime, case_id: int) -> str:
     """`queue_sort_key` from the four values of the queue order."""
     return f"{_sortable(due_at)}|{priority}|{_sortable(created_at)}|{case_id:012d}"
-
-
-def sla_condition(state: str) -> ColumnElement[bool]:
-    """Cases whose worst active SLA timer is in `state` (warned or breached)."""
-    return Case.sla_state == state
 
 
 def sla_timers(session: Session, cases: Sequence[Case], *, now: datetime) -> dict[int, dict[str, dict[str, Any]]]:
@@ -114,6 +107,13 @@ class QueueFilter:
     def with_(self, **changes: object) -> QueueFilter:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def case_filter(self) -> CaseFilter:
+        """The same filter in the terms of `app.cases.queries` (and so of `GET /api/v1/cases`)."""
+        return CaseFilter(status=self.statuses or (), department=self.department, channel=self.channel,
+                          priority=self.priority, account=self.account,
+                          assignee=(self.assignee,) if self.assignee else (), sla=(self.sla,) if self.sla else (),
+                          q=self.q)
+
     @property
     def statuses(self) -> tuple[str, ...] | None:
         """The statuses shown; None for every status."""
@@ -125,21 +125,9 @@ class QueueFilter:
 
 
 def queue_conditions(principal: Principal, f: QueueFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clause of the queue for `f` (the caller is a user: users see every case)."""
-    conditions: list[ColumnElement[bool]] = []
-    statuses = f.statuses
-    if statuses is not None:
-        conditions.append(Case.status.in_(statuses))
-    conditions += value_conditions(f, VALUE_FILTERS)
-    if f.assignee == "none":
-        conditions.append(Case.assignee_id.is_(None))
-    elif f.assignee == "me":
-        conditions.append(Case.assignee_id == principal.user_id)
-    if f.sla:
-        conditions.append(sla_condition(f.sla))
-    if f.q:
-        conditions.append(search_condition(f.q))
-    return conditions
+    """The WHERE clause of the queue for `f`: the case filters of `app.cases.queries` (the same the
+    API applies), for the filter as `QueueFilter.case_filter` states it."""
+    return case_conditions(principal, f.case_filter())
 
 
 def queue_cases(session: Session, principal: Principal, f: QueueFilter, *, limit: int = QUEUE_LIMIT) -> list[Case]:

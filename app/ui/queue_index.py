@@ -40,12 +40,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.cases.models import Case, CaseEvent, CaseTag, parse_ref
+from app.cases.models import Case, CaseEvent, CaseTag
+from app.cases.queries import VALUE_FILTERS
 from app.db import transaction
+from app.kernel.refs import parse_ref
 from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
 from app.mentions.stored import StoredMention
 from app.sla.models import SlaTimer
-from app.ui.queue import SLA_STATES, VALUE_FILTERS, QueueCounts, QueueFilter, sort_text
+from app.ui.queue import SLA_STATES, QueueCounts, QueueFilter, sort_text
 
 log = logging.getLogger(__name__)
 CHUNK = 1000  # ids per IN list
@@ -193,7 +195,8 @@ def _keep(entries: Sequence[Entry], column: Callable[[Entry], Any], test: Callab
 
 def select_entries(entries: Sequence[Entry], f: QueueFilter, user_id: int | None) -> Sequence[Entry]:
     """Of `entries` (already those in the statuses `f` shows: `_Snapshot.with_statuses`), the ones
-    that meet the other queue conditions of `f` (`app.ui.queue.queue_conditions`), in their order."""
+    that meet the other queue conditions of `f` (`app.ui.queue.queue_conditions`, which are
+    `app.cases.queries.case_conditions`), in their order."""
     for name in VALUE_FILTERS:
         if chosen := getattr(f, name):
             entries = _keep(entries, attrgetter(name), frozenset(chosen).__contains__)

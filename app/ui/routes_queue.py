@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
-from app.cases.models import Case, format_ref
+from app.cases.models import Case
 from app.incidents.queries import open_incidents
 from app.kernel.clock import utc_now
+from app.kernel.refs import format_ref
 from app.kernel.vocabulary import PRIORITIES, STATUSES
 from app.mentions.model import CHANNELS
 from app.rules import RuleSet

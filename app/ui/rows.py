@@ -10,7 +10,8 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 from app.cases.lifecycle import CaseState, allowed_actions
-from app.cases.models import Case, format_ref
+from app.cases.models import Case
+from app.kernel.refs import format_ref
 from app.kernel.vocabulary import Status
 from app.rules import RuleSet
 from app.ui.queue import first_mentions, queue_sort_key, sla_timers

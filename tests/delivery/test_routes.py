@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cases.models import format_ref
 from app.delivery.claims import set_subscription
 from app.delivery.models import DeliveryAttempt
+from app.kernel.refs import format_ref
 from app.main import create_app
 from app.rules import load_ruleset
 from tests.delivery.support import NOW, add_events, delivery_of, rules_folder, standard_hooks

@@ -7,7 +7,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.cases.models import Case, parse_ref
+from app.cases.models import Case
+from app.kernel.refs import parse_ref
 from tests.support import ApiClient, Signer, mention, post_mentions
 
 

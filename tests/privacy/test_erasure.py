@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import IdempotencyKey
 from app.auth.service import Principal
-from app.cases.models import Case, CaseEvent, parse_ref
+from app.cases.models import Case, CaseEvent
 from app.db import make_sessionmaker, transaction
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.ingest.dead_letters import keep_dead_letter
 from app.kernel.clock import utc_now
+from app.kernel.refs import parse_ref
 from app.learning.department_model import refresh_department_model
 from app.learning.models import RoutingModel
 from app.main import create_app

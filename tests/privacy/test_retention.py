@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cases.models import Case, parse_ref
+from app.cases.models import Case
 from app.db import make_sessionmaker
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.ingest.dead_letters import keep_dead_letter
 from app.ingest.models import InboundDeadLetter
 from app.kernel.clock import utc_now
+from app.kernel.refs import parse_ref
 from app.main import create_app
 from app.mentions.stored import StoredMention
 from app.privacy.policy import RetentionPolicy, retention_cutoffs

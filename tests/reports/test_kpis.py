@@ -41,10 +41,10 @@ from app.auth.models import User
 from app.auth.service import Principal, add_user
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_case
-from app.cases.models import parse_ref
 from app.feedback.service import Answer, record_feedback
 from app.ingest.service import ingest_mentions
 from app.ingest.standard import parse_standard_body
+from app.kernel.refs import parse_ref
 from app.reports.kpis import kpi_report, median, nps, p90
 from app.reports.queries import read_facts
 from tests.conftest import BASIC_RULES

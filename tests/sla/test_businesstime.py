@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.sla.businesstime import (
+from app.timekeeping.businesstime import (
     NeverOpenError,
     advance,
     advance_with_pauses,
@@ -29,8 +29,8 @@ from app.sla.businesstime import (
     running_seconds,
     warning_at,
 )
-from app.sla.calendar import Calendar, is_open, parse_closed
-from app.sla.config import parse_duration
+from app.timekeeping.calendar import Calendar, is_open, parse_closed
+from app.timekeeping.policy import parse_duration
 
 AMS = ZoneInfo("Europe/Amsterdam")
 H = 3600

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.sla.calendar import (
+from app.timekeeping.calendar import (
     Calendar,
     is_holiday,
     is_open,

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cases.models import CaseEvent, parse_ref
+from app.cases.models import CaseEvent
 from app.delivery.models import DepartmentEvent
+from app.kernel.refs import parse_ref
 from app.sla.models import SlaTimer
 from app.sla.sweeper import sweep_batch
 from tests.support import ApiClient, Signer, make_department_token, mention, post_mentions

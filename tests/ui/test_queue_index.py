@@ -1,9 +1,12 @@
-"""The in-memory queue index answers exactly what the SQL conditions of the queue answer, and stays
+"""The in-memory queue index answers exactly what the SQL conditions of the queue answer (the case
+filters of `app.cases.queries`, which `GET /api/v1/cases` applies too: one table, `FILTERS`, holds
+all three to the same answers), and stays
 true as cases change: read-your-writes through the event log, late commits through the broadcaster,
 and a full reload when the broadcaster says changes may have been missed."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.service import Principal
 from app.cases.models import Case
+from app.cases.queries import list_cases
 from app.db import make_sessionmaker
 from app.kernel.vocabulary import ACTIVE_STATUSES, NOT_CLOSED
 from app.rules import load_ruleset
@@ -113,6 +117,9 @@ def test_the_index_answers_what_the_sql_conditions_answer(
     expected_ids, expected_total = sql_page(session, principal, f)
     assert ids_of(index.view(session, principal.user_id, f, limit=1000)) == (expected_ids, expected_total)
     assert ids_of(index.view(session, principal.user_id, f, limit=2)) == (expected_ids[:2], expected_total)
+    # the API's list, given the same filter, finds the same cases (in its own order)
+    api_cases, _ = list_cases(session, principal, dataclasses.replace(f.case_filter(), limit=1000))
+    assert sorted(c.id for c in api_cases) == sorted(expected_ids)
     counts = index.view(session, principal.user_id, f, limit=1).counts
     expected = sql_counts(session, principal, f.q)
     assert +counts.status == expected["status"]

@@ -28,8 +28,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from app.sla.calendar import Calendar, open_intervals
-from app.sla.config import Duration
+from app.timekeeping.calendar import Calendar, open_intervals
+from app.timekeeping.policy import Duration
 
 MAX_CLOSED_DAYS = 3 * 366
 """Consecutive local days without open time after which a search gives up."""

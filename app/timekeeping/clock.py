@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.sla.businesstime import advance, open_seconds_between
-from app.sla.calendar import Calendar
-from app.sla.config import EscalationStep
+from app.timekeeping.businesstime import advance, open_seconds_between
+from app.timekeeping.calendar import Calendar
+from app.timekeeping.policy import EscalationStep
 
 
 @dataclass(frozen=True, slots=True)
