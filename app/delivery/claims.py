@@ -19,7 +19,7 @@ from app.audit import SYSTEM, record
 from app.db import UTCDateTime
 from app.delivery.models import Delivery, DeliveryAttempt, DepartmentEvent, Subscription
 from app.delivery.schedule import Decision
-from app.jobs.leases import due_condition
+from app.jobs.leases import due_condition, held_condition, lease_values, released_values
 from app.kernel.timefmt import iso_z
 
 OPEN_STATUSES = ("pending", "delivering")
@@ -94,8 +94,7 @@ def claim_due(session: Session, *, wanted: Mapping[str, int], now: datetime, wor
     if claimed:
         session.execute(update(DELIVERIES)
                         .where(DELIVERIES.c.id.in_([c.delivery_id for c in claimed]))
-                        .values(status="delivering", lease_owner=worker_id, lease_until=now + lease,
-                                updated_at=now))
+                        .values(**lease_values(worker_id=worker_id, now=now, lease=lease, working="delivering")))
     return claimed
 
 
@@ -109,7 +108,7 @@ def bury_orphans(session: Session, *, with_webhook: Iterable[str], ruleset_versi
         update(table)
         .where(table.c.department.not_in(departments),
                or_(table.c.status == "pending", and_(table.c.status == "delivering", table.c.lease_until < now)))
-        .values(status="dead", lease_owner=None, lease_until=None, updated_at=now,
+        .values(status="dead", **released_values(), updated_at=now,
                 last_error=f"the department has no webhook in rule set {ruleset_version}")
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -137,7 +136,9 @@ def record_results(session: Session, results: Sequence[AttemptResult], *, worker
 
 
 # PostgreSQL: each of the two writes is one statement over arrays, the same text for any number of
-# outcomes (prepared once by psycopg), instead of one statement per outcome.
+# outcomes (prepared once by psycopg), instead of one statement per outcome. Its WHERE and the
+# lease columns it clears are `held_condition` and `released_values` of app.jobs.leases, spelled
+# out in SQL text (the suite runs on SQLite and PostgreSQL, so both forms are tested).
 _OUTCOMES_SQL = text("""
 UPDATE deliveries AS d SET status = o.status, attempts = o.attempts, next_attempt_at = o.next_attempt_at,
        last_status_code = o.code, last_error = o.error, delivered_at = o.delivered_at, updated_at = o.updated_at,
@@ -176,11 +177,11 @@ def _record_by_row(session: Session, results: Sequence[AttemptResult], attempted
     stamp = UTCDateTime()
     session.execute(
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.lease_owner == worker_id, table.c.status == "delivering")
+        .where(table.c.id == bindparam("b_id"), held_condition(table.c, worker_id=worker_id, status="delivering"))
         .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
                 next_attempt_at=bindparam("b_next", type_=stamp), last_status_code=bindparam("b_code"),
                 last_error=bindparam("b_error"), delivered_at=bindparam("b_delivered", type_=stamp),
-                updated_at=bindparam("b_updated", type_=stamp), lease_owner=None, lease_until=None),
+                updated_at=bindparam("b_updated", type_=stamp), **released_values()),
         [{"b_id": r.delivery_id, "b_status": r.decision.status, "b_attempts": r.attempts,
           "b_next": r.decision.next_attempt_at, "b_code": r.status_code, "b_error": r.decision.error,
           "b_delivered": r.recorded_at if r.decision.status == "delivered" else None, "b_updated": r.recorded_at}

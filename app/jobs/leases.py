@@ -50,11 +50,30 @@ def due_condition(model: Any, *, now: datetime, waiting: str, working: str | Non
                and_(model.status == working, model.lease_until < now))
 
 
+def lease_values(*, worker_id: str, now: datetime, lease: timedelta, working: str | None = None) -> dict[str, Any]:
+    """The columns a lease writes: held by `worker_id` until `now + lease` (and `working` when the
+    kind has that status). `take_lease` sets them on a row; a set-based claim writes them in one
+    UPDATE (`app.delivery.claims`)."""
+    values: dict[str, Any] = {"lease_owner": worker_id, "lease_until": now + lease, "updated_at": now}
+    if working is not None:
+        values["status"] = working
+    return values
+
+
+def released_values() -> dict[str, Any]:
+    """The columns giving a lease up writes (with the row's `updated_at`)."""
+    return {"lease_owner": None, "lease_until": None}
+
+
+def held_condition(columns: Any, *, worker_id: str, status: str) -> ColumnElement[bool]:
+    """`holds_lease` in SQL, over a model or a table's `c`: only these rows may take an outcome."""
+    return and_(columns.lease_owner == worker_id, columns.status == status)
+
+
 def take_lease(row: Leased, *, worker_id: str, now: datetime, lease: timedelta, working: str | None = None) -> None:
     """Hold `row` for `worker_id` until `now + lease` (and mark it `working` when the kind has that status)."""
-    if working is not None:
-        row.status = working
-    row.lease_owner, row.lease_until, row.updated_at = worker_id, now + lease, now
+    for name, value in lease_values(worker_id=worker_id, now=now, lease=lease, working=working).items():
+        setattr(row, name, value)
 
 
 def holds_lease(row: Leased | None, *, worker_id: str, status: str) -> bool:
@@ -64,7 +83,9 @@ def holds_lease(row: Leased | None, *, worker_id: str, status: str) -> bool:
 
 def release(row: Leased, *, now: datetime) -> None:
     """Give the lease up (the outcome is being recorded)."""
-    row.lease_owner, row.lease_until, row.updated_at = None, None, now
+    for name, value in released_values().items():
+        setattr(row, name, value)
+    row.updated_at = now
 
 
 async def run_until_stopped(stop: asyncio.Event, step: Callable[[], Awaitable[int]], *, idle_seconds: float,
