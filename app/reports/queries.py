@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.cases.models import Case, CaseEvent
 from app.feedback.models import CaseFeedback
+from app.kernel.vocabulary import ACTIVE_STATUSES
 from app.mentions.stored import StoredMention
 from app.reports.facts import CaseFact, Facts, FeedbackFact, MentionFact, TimerFact
 from app.sla.models import SlaTimer
@@ -20,7 +21,6 @@ from app.sla.models import SlaTimer
 CHUNK = 1000
 EVENTS = ("responded", "resolved", "reopened", "rerouted")
 GOALS = {"first_response": "responded", "next_response": "responded", "resolution": "resolved"}
-OPEN_STATUSES = ("open", "pending_department", "pending_customer")
 
 
 def read_facts(session: Session, *, start: datetime, end: datetime) -> Facts:
@@ -30,7 +30,7 @@ def read_facts(session: Session, *, start: datetime, end: datetime) -> Facts:
     mentions = [MentionFact(case_id, at, channel, account) for case_id, at, channel, account in session.execute(
         select(StoredMention.case_id, StoredMention.received_at, StoredMention.channel, StoredMention.account)
         .where(StoredMention.received_at >= start, StoredMention.received_at < end))]
-    backlog_ids = set(session.scalars(select(Case.id).where(Case.status.in_(OPEN_STATUSES))))
+    backlog_ids = set(session.scalars(select(Case.id).where(Case.status.in_(ACTIVE_STATUSES))))
     ids = sorted(opened | {m.case_id for m in mentions} | backlog_ids)
     cases = dict(_cases(session, ids))
     timers: list[TimerFact] = []

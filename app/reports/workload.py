@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.cases.models import Case
+from app.kernel.vocabulary import ACTIVE_STATUSES
 from app.mentions.stored import StoredMention
 from app.reports.kpis import WEEKDAYS
-from app.reports.queries import OPEN_STATUSES
 
 # The queue's age brackets: (label, upper bound); the last is open-ended.
 AGE_BRACKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -78,7 +78,7 @@ def workload(mentions: Sequence[datetime], open_cases: Sequence[OpenCase], *, st
         ages[_bracket(now - case.created_at)] += 1
     return Workload(
         tz.key, round(weeks, 4), hours,
-        tuple({"agent": name, "claimed": c["claimed"], **{s: c[s] for s in OPEN_STATUSES}}
+        tuple({"agent": name, "claimed": c["claimed"], **{s: c[s] for s in ACTIVE_STATUSES}}
               for name, c in sorted(agents.items())),
         tuple({"department": name, "open": c["open"], "claimed": c["claimed"], "unclaimed": c["unclaimed"]}
               for name, c in sorted(departments.items())),
@@ -97,7 +97,7 @@ def read_workload(session: Session, *, start: datetime, end: datetime, now: date
                                     .where(StoredMention.received_at >= start, StoredMention.received_at < end)))
     open_cases = [OpenCase(*row) for row in session.execute(
         select(Case.department, Case.status, User.username, Case.created_at)
-        .outerjoin(User, User.id == Case.assignee_id).where(Case.status.in_(OPEN_STATUSES)))]
+        .outerjoin(User, User.id == Case.assignee_id).where(Case.status.in_(ACTIVE_STATUSES)))]
     return workload(mentions, open_cases, start=start, end=end, now=now, tz=tz)
 
 
@@ -105,7 +105,7 @@ def workload_csv(report: Workload) -> str:
     """One table: `section` (hour, agent, department, age) and the columns each section uses."""
     out = io.StringIO()
     header = ["section", "weekday", "hour", "mentions", "per_week", "agent", "department", "age", "open", "claimed",
-              "unclaimed", *OPEN_STATUSES, "cases"]
+              "unclaimed", *ACTIVE_STATUSES, "cases"]
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n", restval="")
     writer.writeheader()
     for section, rows in (("hour", report.hours), ("agent", report.agents), ("department", report.departments),
