@@ -18,9 +18,8 @@ from app.delivery.models import Delivery, DepartmentEvent
 from app.delivery.outbox import EVENT_BODY_VERSION, OUTBOX_FLAG
 from app.incidents.models import Incident
 from app.kernel.timefmt import iso_z, iso_z_or_none
+from app.kernel.vocabulary import INCIDENT_EVENTS
 from app.rules import RuleSet
-
-INCIDENT_EVENTS = ("incident.opened", "incident.updated", "incident.closed")
 
 
 def incident_json(incident: Incident, case_count: int) -> dict[str, Any]:

@@ -15,14 +15,14 @@ from app.auth.service import Principal
 from app.cases.actions import ActionRequest, perform_action
 from app.cases.locking import lock_case
 from app.cases.models import Case, CaseEvent
-from app.incidents.config import IncidentWatch
-from app.incidents.detect import OpenState, detect, history_slices
 from app.incidents.events import emit_incident
 from app.incidents.models import Incident, IncidentCase
 from app.kernel.errors import Conflict
 from app.mentions.stored import StoredMention
 from app.rules import RuleSet
 from app.rules.watching import watch_matches
+from app.storms.config import IncidentWatch
+from app.storms.detect import OpenState, detect, history_slices
 
 LATE_COMMIT_GRACE = timedelta(minutes=2)
 """A check looks for joining cases from this long before the previous check: a mention received
@@ -83,7 +83,7 @@ def history_counts(session: Session, ruleset: RuleSet, watch: IncidentWatch,
 
 def check_incidents(session: Session, ruleset: RuleSet, *, now: datetime,
                     history: HistoryCache | None = None) -> CheckResult:
-    """One check of every watch at `now` (`app.incidents.detect.detect` decides): open an incident
+    """One check of every watch at `now` (`app.storms.detect.detect` decides): open an incident
     with the cases of the window that crossed; let the cases of newer matching mentions join an
     open one; close one that has been calm long enough, or whose watch is gone. Sends
     `incident.opened` / `incident.updated` (when cases joined) / `incident.closed`.

@@ -48,7 +48,10 @@ CASE_EVENT_TYPES: tuple[str, ...] = (
 """The events about a case: written to the outbox by `app.delivery.outbox.emit`, delivered by
 webhook and in the event feed."""
 
-EVENT_TYPES: tuple[str, ...] = (*CASE_EVENT_TYPES, "incident.opened", "incident.updated", "incident.closed", "ping")
+INCIDENT_EVENTS: tuple[str, ...] = ("incident.opened", "incident.updated", "incident.closed")
+"""The event types about an incident rather than a case."""
+
+EVENT_TYPES: tuple[str, ...] = (*CASE_EVENT_TYPES, *INCIDENT_EVENTS, "ping")
 """Every event type a department's webhook may receive: the case events; `incident.*`, whose
 bodies carry an incident, not a case, and go only to departments whose webhook `events` name them;
 and `ping`, which ops send on demand to test an endpoint (`app.delivery.ping`; never stored, never

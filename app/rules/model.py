@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.incidents.config import IncidentWatch, SeriesTest
 from app.mentions.model import Mention
 from app.rules.compiled import CompiledRules
 from app.rules.conditions import Cond
 from app.rules.matching import ItemMatcher, Mode
+from app.storms.config import IncidentWatch, SeriesTest
 from app.timekeeping.calendar import Calendar
 from app.timekeeping.policy import SlaPolicy
 

@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yaml.nodes import Node
 
-from app.incidents.config import (
+from app.rules.refs import Refs, ident
+from app.rules.shapes import INCIDENT_WATCH, INCIDENTS_FILE, SERIES, SERIES_BACKGROUND, SERIES_EXPECT, SERIES_MENTION
+from app.rules.yamlnodes import YamlFile, entries, instant, integer, number, sequence, string, strings
+from app.storms.config import (
     ExpectedIncident,
     IncidentWatch,
     SeriesBackground,
@@ -15,9 +18,6 @@ from app.incidents.config import (
     SeriesTest,
     parse_span,
 )
-from app.rules.refs import Refs, ident
-from app.rules.shapes import INCIDENT_WATCH, INCIDENTS_FILE, SERIES, SERIES_BACKGROUND, SERIES_EXPECT, SERIES_MENTION
-from app.rules.yamlnodes import YamlFile, entries, instant, integer, number, sequence, string, strings
 
 DEFAULT_TIMEZONE = "UTC"
 

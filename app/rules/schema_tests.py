@@ -7,7 +7,6 @@ from datetime import datetime
 from pydantic import ValidationError
 from yaml.nodes import Node
 
-from app.incidents.config import SeriesTest
 from app.kernel.vocabulary import PRIORITIES
 from app.mentions.schema import MentionIn
 from app.rules.model import Expect, RuleTest
@@ -25,6 +24,7 @@ from app.rules.yamlnodes import (
     strings,
     to_plain,
 )
+from app.storms.config import SeriesTest
 
 __all__ = ["CaseReader", "parse_instant"]  # parse_instant: where the commands import it from
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from app.incidents.config import IncidentWatch
-from app.incidents.series import TICK, SimulatedIncident, simulate
-from app.incidents.series import compare as compare_series
 from app.mentions.model import Mention
 from app.rules.decision import Decision, RuleTestResult
 from app.rules.evaluate import classify
 from app.rules.model import Expect, RuleSet
 from app.rules.watching import watch_matches
+from app.storms.config import IncidentWatch
+from app.storms.series import TICK, SimulatedIncident, simulate
+from app.storms.series import compare as compare_series
 
 
 def run_rule_tests(ruleset: RuleSet, *, now: datetime) -> list[RuleTestResult]:
@@ -54,7 +54,7 @@ def _set(values: Iterable[str]) -> str:
 
 def run_series_tests(ruleset: RuleSet) -> list[RuleTestResult]:
     """One result per series test: its mentions are classified at their own times, each watch of
-    `incidents.yaml` is replayed over the ones it matches (`app.incidents.series.simulate`), and
+    `incidents.yaml` is replayed over the ones it matches (`app.storms.series.simulate`), and
     the incidents that open are compared with `expect`."""
     results = []
     for test in ruleset.series:

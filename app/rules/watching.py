@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.incidents.config import IncidentWatch
 from app.rules.folding import fold
 from app.rules.model import RuleSet
+from app.storms.config import IncidentWatch
 
 
 def watch_matches(ruleset: RuleSet, watch: IncidentWatch, text: str, category: str | None) -> bool:

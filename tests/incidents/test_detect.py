@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.incidents.config import IncidentWatch
-from app.incidents.detect import OpenState, detect, history_slices
+from app.storms.config import IncidentWatch
+from app.storms.detect import OpenState, detect, history_slices
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WATCH = IncidentWatch(id="outage", title="Outage", lists=("outage",), categories=(), window=timedelta(minutes=10),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from app.incidents.config import IncidentWatch
+from app.storms.config import IncidentWatch
 
 HOUR = timedelta(hours=1)
 _UTC = ZoneInfo("UTC")

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.incidents.config import ExpectedIncident, IncidentWatch
-from app.incidents.detect import OpenState, detect
+from app.storms.config import ExpectedIncident, IncidentWatch
+from app.storms.detect import OpenState, detect
 
 TICK = timedelta(seconds=30)
 """How often the service runs detection (`WEBCARE_INCIDENT_CHECK_SECONDS`' default)."""
