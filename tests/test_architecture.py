@@ -296,8 +296,10 @@ COMPOSITION = {"main.py", "server.py", "__main__.py", "cli.py", "workers.py"}  #
 
 def test_only_the_web_layer_turns_domain_errors_into_problem_json() -> None:
     """Services raise `app.kernel.errors`; only routes (and the app that installs the handlers)
-    know the HTTP problem classes."""
+    and the UI, which renders a problem's text on its pages (`app/ui/bulk.py`), know the HTTP
+    problem classes."""
     importers = sorted({str(path.relative_to(APP.parent)) for path in APP.rglob("*.py")
                         if not is_entry_point(path) and not (path.parent == APP and path.name in COMPOSITION)
+                        and path.relative_to(APP).parts[0] != "ui"
                         for target, _ in imports_of(path) if target.startswith("app.web.problems")})
     assert importers == []
