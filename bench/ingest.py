@@ -20,7 +20,8 @@ Printed: mentions/s, p50/p99 latency per request, and the ratios against the tar
 Environment: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REQUESTS
 (3000 single requests), BENCH_BATCHES (40), BENCH_SQLITE (1; 0 skips the SQLite run), BENCH_PROFILE
 (a path: runs `py-spy record --gil` on the PostgreSQL service during its single phase and writes the
-flame graph there). Scratch databases are created and dropped.
+flame graph there; a path ending in .txt gets py-spy's collapsed stacks instead). Scratch databases
+are created and dropped.
 """
 
 # ruff: noqa: E402  (sys.path is fixed before the other imports; see below)
@@ -213,7 +214,8 @@ def profiled(pid: int | None) -> Iterator[None]:
         yield
         return
     spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--gil", "--idle", "--nonblocking",
-                            "--subprocesses", "-r", "50", "-o", PROFILE, "--pid", str(pid)],
+                            "--subprocesses", "-r", "50", "-o", PROFILE,
+                            "--format", "raw" if PROFILE.endswith(".txt") else "flamegraph", "--pid", str(pid)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
