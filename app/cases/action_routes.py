@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.actions import ActionRequest, perform_action
-from app.cases.locking import lock_visible_case
+from app.cases.models import Case
 from app.cases.queries import case_thread
 from app.cases.schemas import CaseDetailOut, case_detail_out
-from app.kernel.clock import utc_now
 from app.kernel.vocabulary import Priority
-from app.observability import bind_case
 from app.sla.timers import timers_of
+from app.web.case_requests import run_case_request
 from app.web.deps import ActiveRuleSet, Caller, DbSession
-from app.web.idempotency import request_fingerprint, run_idempotent
-from app.web.problems import NotFound
 
 router = APIRouter(prefix="/api/v1/cases", tags=["case actions"])
 
@@ -98,21 +96,15 @@ class MergeIn(_Body):
 
 def _act(name: str, ref: str, body: BaseModel, request: Request, session: DbSession, principal: Caller,
          ruleset: ActiveRuleSet, key: str | None) -> Any:
-    case = lock_visible_case(session, principal, ref)
-    if case is None:
-        raise NotFound(f"no case {ref}")
-    bind_case(case.ref)
-    now = utc_now()
     payload = body.model_dump()
 
-    def act() -> CaseDetailOut:
+    def act(case: Case, now: datetime) -> CaseDetailOut:
         perform_action(session, case, ActionRequest(name, payload), principal=principal, ruleset=ruleset, now=now)
         mentions, events = case_thread(session, case)
         return case_detail_out(case, mentions, events, timers_of(session, [case.id])[case.id], now,
                                suggest=getattr(request.app.state, "suggest_department", None), session=session)
 
-    return run_idempotent(session, key=key, principal=principal, now=now, act=act,
-                          fingerprint=request_fingerprint("POST", request.url.path, payload))
+    return run_case_request(session, principal, ref, request, payload, key, act)
 
 
 def _route(name: str, model: type[BaseModel], summary: str, who: str) -> None:

@@ -9,13 +9,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.service import Principal
-from app.cases.locking import lock_visible_case
+from app.cases.models import Case
 from app.feedback.service import Answer, feedback_json, record_feedback
-from app.kernel.clock import utc_now
-from app.observability import bind_case
+from app.web.case_requests import run_case_request
 from app.web.deps import ActiveRuleSet, DbSession, any_principal
-from app.web.idempotency import request_fingerprint, run_idempotent
-from app.web.problems import Forbidden, NotFound
+from app.web.problems import Forbidden
 
 router = APIRouter(prefix="/api/v1/cases", tags=["customer satisfaction"])
 
@@ -71,17 +69,9 @@ def post_feedback(ref: str, body: FeedbackIn, request: Request, session: DbSessi
     `feedback_received`). Sends `feedback.received` to the owning department. For a survey tool's
     integration token (`webcare tokens create --integration NAME`, which may do nothing else) and
     for users (an agent recording what the customer said)."""
-    case = lock_visible_case(session, principal, ref)
-    if case is None:
-        raise NotFound(f"no case {ref}")
-    bind_case(case.ref)
-    now = utc_now()
-    payload = body.model_dump()
-
-    def act() -> FeedbackOut:
+    def act(case: Case, now: datetime) -> FeedbackOut:
         row, replaced = record_feedback(session, case, Answer(body.score, body.csat, body.comment),
                                         principal=principal, ruleset=ruleset, now=now)
         return FeedbackOut(case=case.ref, **feedback_json(row), replaced=replaced)
 
-    return run_idempotent(session, key=idempotency_key, principal=principal, now=now, act=act,
-                          fingerprint=request_fingerprint("POST", request.url.path, payload))
+    return run_case_request(session, principal, ref, request, body.model_dump(), idempotency_key, act)
