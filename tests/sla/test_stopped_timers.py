@@ -92,7 +92,7 @@ def test_a_goal_reached_after_the_deadline_is_breached_even_before_the_sweeper_r
         client: TestClient, signer: Signer, api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     ref = open_case(client, signer)
     start = created_at(api, ref)
-    monkeypatch.setattr("app.cases.action_routes.utc_now", lambda: start + timedelta(hours=1, seconds=1))
+    monkeypatch.setattr("app.web.case_requests.utc_now", lambda: start + timedelta(hours=1, seconds=1))
     api.post(f"/api/v1/cases/{ref}/respond", json={"text": "Sorry voor het wachten", "send": False})
     first = [s for s in api.get(f"/api/v1/cases/{ref}").json()["sla_history"] if s["kind"] == "first_response"]
     assert [(s["state"], s["breached_at"]) for s in first] == [("breached", first[0]["due_at"])]
